@@ -3,3 +3,7 @@ export * from './errors.js';
 export * from './lister-watcher.js';
 export * from './reflector-store.js';
 export * from './types.js';
+export * from './keys.js';
+export * from './index-funcs.js';
+export * from './store.js';
+export * from './store-errors.js';
