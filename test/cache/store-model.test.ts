@@ -11,6 +11,7 @@ import {
   IndexerConflictError,
   type KubeObject,
   LABELS_INDEX,
+  metaNamespaceKeyFunc,
   labelIndexFunc,
   labelIndexName,
   labelsIndexFunc,
@@ -160,11 +161,15 @@ describe('Indexer against a reference model', () => {
         fc.property(
           fc.subarray(CATALOG_NAMES),
           fc.boolean(),
+          fc.boolean(),
           fc.array(op, { minLength: 1, maxLength: 150 }),
-          (initial, freeze, ops) => {
+          (initial, freeze, customKey, ops) => {
             const indexers: Record<string, IndexFunc<Obj>> = {};
             for (const name of initial) indexers[name] = CATALOG[name];
-            const indexer = createIndexer<Obj>({ indexers, freeze });
+            // A custom key function (equal keys) exercises the flat key map instead of the
+            // namespace/name one the default key function gets.
+            const keyFunc = customKey ? (o: Obj) => metaNamespaceKeyFunc(o) : undefined;
+            const indexer = createIndexer<Obj>({ indexers, freeze, keyFunc });
             const indexNames = [...initial];
             const model = new Map<string, Obj>();
             let version = 0;

@@ -3,8 +3,12 @@ import { describe, it } from 'node:test';
 import {
   createIndexer,
   createStore,
+  DeletedFinalStateUnknown,
+  deletionHandlingKeyFunc,
   KeyError,
+  type KeyFunc,
   type KubeObject,
+  metaNamespaceKeyFunc,
   ReentrantWriteError,
 } from '@kubecache/cache';
 
@@ -71,6 +75,21 @@ describe('Store', () => {
     assert.equal(store.deleteByKey('ns/b'), undefined);
     assert.equal(store.size, 0);
     assert.deepEqual(store.list(), []);
+  });
+
+  it('delete and get accept a tombstone, using the key it carries', () => {
+    for (const keyFunc of [undefined, deletionHandlingKeyFunc<ConfigMap>(metaNamespaceKeyFunc)]) {
+      const store = createStore<ConfigMap>({ keyFunc: keyFunc as KeyFunc<ConfigMap> | undefined });
+      const a = cm('ns', 'a');
+      store.add(a);
+      store.add(cm('', 'node'));
+      const tombstone = new DeletedFinalStateUnknown('ns/a', undefined) as unknown as ConfigMap;
+      assert.equal(store.get(tombstone), a);
+      store.delete(tombstone);
+      assert.deepEqual(store.listKeys(), ['node']);
+      assert.equal(store.getByKey('a/b/c'), undefined, 'malformed keys find nothing');
+      assert.equal(store.getByKey(''), undefined);
+    }
   });
 
   it('replace swaps the whole contents; the last duplicate wins', () => {

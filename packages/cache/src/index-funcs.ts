@@ -113,7 +113,8 @@ export function labelIndexFunc(labelKey: string): IndexFunc<KubeObject> {
   if (fn === undefined) {
     fn = (obj: KubeObject): string[] => {
       const value = obj.metadata?.labels?.[labelKey];
-      return value === undefined ? [] : [value];
+      // typeof, not `!== undefined`: a key like `constructor` must not find Object.prototype's.
+      return typeof value === 'string' ? [value] : [];
     };
     descriptions.set(fn, { kind: 'label', labelKey });
     labelIndexFuncs.set(labelKey, fn);
