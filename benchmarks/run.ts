@@ -1,0 +1,85 @@
+// The benchmark suite: kubecache vs @kubernetes/client-node vs the raw floor, in one run.
+//
+//   npm run bench                                  # full suite (several minutes)
+//   npm run bench -- --quick                       # every scenario small, < 1 minute (smoke)
+//   npm run bench -- --only sync --repeats 5       # one scenario (sync|watch|heap|fanout|store|million)
+//   npm run bench -- --json results.json           # also write machine-readable results
+//   npm run bench -- --server in-process           # replay server in this process (default: child)
+//
+// Writes the markdown table to stdout and to benchmarks/results/results.md, with a chart of the
+// ratios in benchmarks/results/results.svg. Progress goes to stderr.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadKubecache } from './impls.ts';
+import { machineInfo, progress, type Result } from './measure.ts';
+import { markdownReport, svgChart } from './report.ts';
+import { SCENARIOS } from './scenarios.ts';
+import { startSource } from './source.ts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    only: { type: 'string', multiple: true },
+    repeats: { type: 'string' },
+    server: { type: 'string', default: 'child' },
+    out: { type: 'string' },
+  },
+  strict: true,
+});
+
+if (!(globalThis as { gc?: unknown }).gc) {
+  process.stderr.write('benchmarks need --expose-gc (npm run bench adds it)\n');
+  process.exit(2);
+}
+const only = (values.only ?? []).flatMap((o) => o.split(','));
+for (const o of only)
+  if (!SCENARIOS.some((s) => s.name === o || String(s.id) === o)) {
+    process.stderr.write(
+      `unknown scenario '${o}'; one of ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+const repeats = values.repeats === undefined ? undefined : Number(values.repeats);
+if (repeats !== undefined && !(Number.isInteger(repeats) && repeats > 0)) {
+  process.stderr.write('--repeats needs a positive integer\n');
+  process.exit(2);
+}
+const serverMode = values.server === 'in-process' ? 'in-process' : 'child';
+
+if (!(await loadKubecache()))
+  progress(
+    'WARNING: kubecache informer/lister-watcher not built yet; measuring client-node and floor only',
+  );
+const machine = machineInfo();
+progress(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; server: ${serverMode}`);
+const source = await startSource(serverMode);
+const results: Result[] = [];
+const started = performance.now();
+try {
+  for (const s of SCENARIOS) {
+    if (only.length > 0 && !only.includes(s.name) && !only.includes(String(s.id))) continue;
+    progress(`scenario ${s.id} (${s.name})`);
+    results.push(...(await s.run({ source, quick: values.quick, repeats })));
+  }
+} finally {
+  await source.close();
+}
+progress(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+const outDir = values.out ?? new URL('./results/', import.meta.url).pathname;
+mkdirSync(outDir, { recursive: true });
+writeFileSync(`${outDir}/results.svg`, svgChart(results));
+const command = `npm run bench --${process.argv
+  .slice(2)
+  .map((a) => ` ${a}`)
+  .join('')}`;
+const md = markdownReport(results, machine, {
+  quick: values.quick,
+  command: command === 'npm run bench --' ? 'npm run bench' : command,
+  chart: 'results.svg',
+});
+writeFileSync(`${outDir}/results.md`, md);
+writeFileSync(`${outDir}/machine.json`, `${JSON.stringify(machine, null, 2)}\n`);
+if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(md);

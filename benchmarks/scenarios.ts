@@ -1,0 +1,281 @@
+// The six benchmark scenarios of the suite. Each returns its figures as `Result`s; `run.ts`
+// turns them into the table, the chart and the JSON.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { fanout, fanoutData } from './fanout.ts';
+import type { FixtureKind } from './fixtures.ts';
+import type { HeapJob, HeapReport } from './heap-child.ts';
+import { type Adapter, adapters, type Impl, type SyncRequest } from './impls.ts';
+import { median, progress, type Result, settle } from './measure.ts';
+import type { Source } from './source.ts';
+
+/** Settings shared by every scenario. */
+export interface ScenarioContext {
+  source: Source;
+  quick: boolean;
+  /** Overrides every scenario's repeat count. */
+  repeats?: number;
+}
+
+/** A scenario of the suite. */
+export interface Scenario {
+  /** 1..6, also the prefix of its result names. */
+  id: number;
+  /** Short name for `--only`. */
+  name: string;
+  run(ctx: ScenarioContext): Promise<Result[]>;
+}
+
+function k(n: number): string {
+  return n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n);
+}
+
+const KIND_NAME: Record<FixtureKind, string> = { configmaps: 'ConfigMaps', pods: 'Pods' };
+
+function repeatsOf(ctx: ScenarioContext, full: number): number {
+  return ctx.repeats ?? (ctx.quick ? 1 : full);
+}
+
+// 1 ---------------------------------------------------------------------------------------------
+
+async function syncScenario(ctx: ScenarioContext): Promise<Result[]> {
+  const sizes: { resource: FixtureKind; count: number; repeats: number; warmup: boolean }[] =
+    ctx.quick
+      ? [
+          { resource: 'configmaps', count: 2000, repeats: 1, warmup: false },
+          { resource: 'pods', count: 1000, repeats: 1, warmup: false },
+        ]
+      : [
+          { resource: 'configmaps', count: 10_000, repeats: 5, warmup: true },
+          { resource: 'configmaps', count: 100_000, repeats: 3, warmup: false },
+          { resource: 'pods', count: 10_000, repeats: 5, warmup: true },
+          { resource: 'pods', count: 100_000, repeats: 3, warmup: false },
+        ];
+  const results: Result[] = [];
+  const list = await adapters();
+  for (const size of sizes) {
+    const scenario = `1 sync: ${k(size.count)} ${KIND_NAME[size.resource]}`;
+    progress(`${scenario}: loading data set`);
+    const info = await ctx.source.load({ resource: size.resource, count: size.count });
+    progress(`${scenario}: ${(info.listBytes / 2 ** 20).toFixed(0)} MiB of items`);
+    const req: SyncRequest = { url: ctx.source.url, resource: size.resource, count: size.count };
+    const times = new Map<Impl, number[]>(list.map((a) => [a.impl, []]));
+    const rounds = repeatsOf(ctx, size.repeats) + (size.warmup && !ctx.quick ? 1 : 0);
+    for (let r = 0; r < rounds; r++) {
+      const counted = !(size.warmup && !ctx.quick && r === 0);
+      // Interleaved: A B C A B C ..., each on a clean heap.
+      for (const a of list) {
+        await settle();
+        const synced = await a.sync(req);
+        await synced.stop();
+        if (synced.size() !== size.count)
+          throw new Error(`${a.impl} cached ${synced.size()} of ${size.count}`);
+        if (counted) times.get(a.impl)?.push(synced.elapsedMs);
+        progress(
+          `${scenario}: ${a.impl} ${counted ? `repeat ${r + 1}` : 'warm-up'}: ${synced.elapsedMs.toFixed(0)} ms`,
+        );
+      }
+    }
+    for (const a of list)
+      results.push({
+        scenario,
+        impl: a.impl,
+        metric: 'time to synced',
+        value: median(times.get(a.impl) ?? []),
+        unit: 'ms',
+      });
+    await ctx.source.unload(size.resource);
+  }
+  return results;
+}
+
+// 2 ---------------------------------------------------------------------------------------------
+
+async function watchScenario(ctx: ScenarioContext): Promise<Result[]> {
+  const count = ctx.quick ? 1000 : 10_000;
+  const events = ctx.quick ? 3000 : 100_000;
+  const scenario = `2 watch: ${k(events)} MODIFIED ConfigMaps, 1 handler`;
+  progress(`${scenario}: loading data set`);
+  await ctx.source.load({ resource: 'configmaps', count, events });
+  const list = await adapters();
+  const rates = new Map<Impl, number[]>(list.map((a) => [a.impl, []]));
+  for (let r = 0; r < repeatsOf(ctx, 3); r++) {
+    for (const a of list) {
+      await settle();
+      const w = await a.watch({
+        url: ctx.source.url,
+        resource: 'configmaps',
+        count,
+        events,
+        handlers: 1,
+      });
+      const rate = w.deliveries / (w.elapsedMs / 1000);
+      rates.get(a.impl)?.push(rate);
+      progress(`${scenario}: ${a.impl} repeat ${r + 1}: ${Math.round(rate)} events/s`);
+    }
+  }
+  await ctx.source.unload('configmaps');
+  return list.map((a) => ({
+    scenario,
+    impl: a.impl,
+    metric: 'throughput',
+    value: median(rates.get(a.impl) ?? []),
+    unit: 'events/s',
+  }));
+}
+
+// 3 and 6: child processes ----------------------------------------------------------------------
+
+async function heapChild(job: HeapJob, maxOldSpaceMiB: number): Promise<HeapReport> {
+  const script = fileURLToPath(new URL('./heap-child.ts', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', `--max-old-space-size=${maxOldSpaceMiB}`, script, JSON.stringify(job)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => (out += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const line = out.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{'))
+    throw new Error(`heap child ${job.impl} failed (exit ${code}): ${out}`);
+  return JSON.parse(line) as HeapReport;
+}
+
+async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
+  const count = ctx.quick ? 1000 : 50_000;
+  const base = `3 heap: ${k(count)} Pods`;
+  progress(`${base}: loading data set`);
+  await ctx.source.load({ resource: 'pods', count, views: 'both' });
+  const kc = (await adapters()).some((a) => a.impl === 'kubecache');
+  const variants: { name: string; impls: Impl[]; job: Partial<SyncRequest> }[] = [
+    { name: 'full objects', impls: ['kubecache', 'client-node', 'floor'], job: {} },
+    {
+      name: 'managedFields stripped',
+      impls: ['kubecache', 'floor'],
+      job: { stripManagedFields: true },
+    },
+    { name: 'metadata-only', impls: ['kubecache', 'floor'], job: { metadataOnly: true } },
+  ];
+  const results: Result[] = [];
+  for (const v of variants) {
+    for (const impl of v.impls) {
+      if (impl === 'kubecache' && !kc) continue;
+      const samples: number[] = [];
+      for (let r = 0; r < repeatsOf(ctx, 1); r++) {
+        const report = await heapChild(
+          { impl, url: ctx.source.url, resource: 'pods', count, ...v.job },
+          4096,
+        );
+        samples.push(report.bytesPerObject);
+        progress(`${base}, ${v.name}: ${impl}: ${Math.round(report.bytesPerObject)} bytes/object`);
+      }
+      results.push({
+        scenario: `${base}, ${v.name}`,
+        impl,
+        metric: 'retained heap per object',
+        value: median(samples),
+        unit: 'bytes',
+      });
+    }
+  }
+  await ctx.source.unload('pods');
+  return results;
+}
+
+async function millionScenario(ctx: ScenarioContext): Promise<Result[]> {
+  const count = ctx.quick ? 20_000 : 1_000_000;
+  const scenario = `6 metadata-only: ${k(count)} ConfigMaps`;
+  progress(`${scenario}: loading data set (this takes a while at 1M)`);
+  await ctx.source.load({ resource: 'configmaps', count, views: 'metadata' });
+  const kc = (await adapters()).some((a) => a.impl === 'kubecache');
+  const results: Result[] = [];
+  const impls: Impl[] = kc ? ['kubecache', 'client-node', 'floor'] : ['client-node', 'floor'];
+  for (const impl of impls) {
+    const report = await heapChild(
+      {
+        impl,
+        url: ctx.source.url,
+        resource: 'configmaps',
+        count,
+        metadataOnly: true,
+        noWarmup: !ctx.quick,
+      },
+      12_288,
+    );
+    progress(
+      `${scenario}: ${impl}: synced in ${report.syncMs.toFixed(0)} ms, ${Math.round(report.bytesPerObject)} bytes/object, heap ${report.heapUsedMiB.toFixed(0)} MiB`,
+    );
+    results.push(
+      { scenario, impl, metric: 'time to synced', value: report.syncMs, unit: 'ms' },
+      {
+        scenario,
+        impl,
+        metric: 'retained heap per object',
+        value: report.bytesPerObject,
+        unit: 'bytes',
+      },
+      {
+        scenario,
+        impl,
+        metric: 'retained heap',
+        value: (report.bytesPerObject * report.objects) / 2 ** 20,
+        unit: 'MiB',
+      },
+    );
+  }
+  await ctx.source.unload('configmaps');
+  return results;
+}
+
+// 4 ---------------------------------------------------------------------------------------------
+
+async function fanoutScenario(ctx: ScenarioContext): Promise<Result[]> {
+  const count = ctx.quick ? 1000 : 10_000;
+  const events = ctx.quick ? 2000 : 50_000;
+  const data = fanoutData(count, events);
+  const list: Impl[] = (await adapters()).map((a: Adapter) => a.impl);
+  const results: Result[] = [];
+  for (const handlers of [1, 10, 100]) {
+    const scenario = `4 fan-out: ${handlers} handler${handlers > 1 ? 's' : ''}, ${k(events)} events (in memory)`;
+    const rates = new Map<Impl, number[]>(list.map((i) => [i, []]));
+    for (let r = 0; r < repeatsOf(ctx, 3); r++) {
+      for (const impl of list) {
+        await settle();
+        const rate = await fanout(impl, data, handlers);
+        rates.get(impl)?.push(rate);
+        progress(`${scenario}: ${impl} repeat ${r + 1}: ${Math.round(rate)} deliveries/s`);
+      }
+    }
+    for (const impl of list)
+      results.push({
+        scenario,
+        impl,
+        metric: 'deliveries',
+        value: median(rates.get(impl) ?? []),
+        unit: 'deliveries/s',
+      });
+  }
+  return results;
+}
+
+// 5 ---------------------------------------------------------------------------------------------
+
+async function storeScenario(ctx: ScenarioContext): Promise<Result[]> {
+  const objects = ctx.quick ? 5000 : 100_000;
+  progress(`5 store: ${k(objects)} objects (runStoreBench)`);
+  const { runStoreBench } = await import('./store.bench.ts');
+  const results = await runStoreBench({ objects, quick: ctx.quick });
+  return results.map((r) => ({ ...r, scenario: `5 store ${k(objects)}: ${r.scenario}` }));
+}
+
+/** All scenarios, in run order. */
+export const SCENARIOS: readonly Scenario[] = [
+  { id: 1, name: 'sync', run: syncScenario },
+  { id: 2, name: 'watch', run: watchScenario },
+  { id: 3, name: 'heap', run: heapScenario },
+  { id: 4, name: 'fanout', run: fanoutScenario },
+  { id: 5, name: 'store', run: storeScenario },
+  { id: 6, name: 'million', run: millionScenario },
+];
