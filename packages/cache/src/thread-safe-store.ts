@@ -8,9 +8,12 @@
  *   the rest of an update together; two lookups on the strings the object already carries are
  *   about twice as fast. Any other key function gets a flat `Map<key, Entry>`.
  * - An entry holds the object and, per index, the values it was indexed under when written.
- * - One `Map<value, Set<Entry>>` per index. Buckets hold entries rather than keys, so reads
+ * - One `Map<value, Entry[]>` per index. Buckets hold entries rather than keys, so reads
  *   (`byIndex`, `listBySelector`) reach the objects without another lookup, and an update keeps
- *   the entry, so buckets need no touching when the indexed values don't change.
+ *   the entry, so buckets need no touching when the indexed values don't change. Buckets are
+ *   arrays, not Sets: each entry remembers its position in each of its buckets, so leaving one
+ *   is a swap with the last element and a pop. (A Set of objects would make V8 create and look
+ *   up an identity hash per entry, which made adds and deletes several times slower.)
  *
  * An update computes the new values of every index first (so a throwing function changes
  * nothing), then per index leaves alone the buckets common to old and new values, leaves the
@@ -49,11 +52,16 @@ interface Entry<T> {
   readonly namespace: string;
   readonly name: string;
   obj: T;
-  /** `slots[i]`: the values of index `i` for `obj`. */
+  /** `slots[i]`: the values of index `i` for `obj` (multi-valued ones without duplicates). */
   slots: Slot[];
+  /** `at[i]`: the position of this entry in the bucket of each value of `slots[i]`. */
+  at: At[];
 }
 
-type Bucket<T> = Set<Entry<T>>;
+/** Bucket positions: a number for a single-valued slot (-1: none), one per value otherwise. */
+type At = number | number[];
+
+type Bucket<T> = Entry<T>[];
 
 interface IndexState<T> {
   readonly name: string;
@@ -64,6 +72,7 @@ interface IndexState<T> {
 }
 
 const NO_SLOTS: Slot[] = [];
+const NO_AT: At[] = [];
 /** Above this many old x new comparisons, diff multi-valued index values through Sets. */
 const LINEAR_DIFF_LIMIT = 64;
 
@@ -151,13 +160,11 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
       const n = indexes.length;
       if (entry === undefined) {
         const slots: Slot[] = n === 0 ? NO_SLOTS : new Array<Slot>(n);
-        for (let i = 0; i < n; i++) {
-          const index = indexes[i];
-          slots[i] = index.single !== undefined ? index.single(obj) : index.fn(obj);
-        }
+        for (let i = 0; i < n; i++) slots[i] = valuesOf(indexes[i], obj);
         if (this.#freeze) deepFreeze(obj);
         // Commit: nothing below can throw.
-        const created: Entry<T> = { key, namespace, name, obj, slots };
+        const at: At[] = n === 0 ? NO_AT : new Array<At>(n);
+        const created: Entry<T> = { key, namespace, name, obj, slots, at };
         if (nested !== undefined) {
           if (byName === undefined) nested.set(namespace, (byName = new Map()));
           byName.set(name, created);
@@ -165,15 +172,12 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
           this.#flat!.set(key!, created);
         }
         this.#count++;
-        for (let i = 0; i < n; i++) join(indexes[i].map, slots[i], created);
+        for (let i = 0; i < n; i++) at[i] = join(indexes[i].map, slots[i], created);
         return;
       }
 
       const scratch = this.#scratch;
-      for (let i = 0; i < n; i++) {
-        const index = indexes[i];
-        scratch[i] = index.single !== undefined ? index.single(obj) : index.fn(obj);
-      }
+      for (let i = 0; i < n; i++) scratch[i] = valuesOf(indexes[i], obj);
       if (this.#freeze) deepFreeze(obj);
       // Commit: nothing below can throw.
       entry.obj = obj;
@@ -188,8 +192,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
             continue;
           }
         }
-        move(indexes[i].map, prev, next, entry);
-        slots[i] = next;
+        move(indexes[i].map, entry, i, next);
       }
     } finally {
       this.#writing = false;
@@ -244,7 +247,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   #remove(entry: Entry<T>): void {
     const indexes = this.#indexes;
     const slots = entry.slots;
-    for (let i = 0; i < indexes.length; i++) leave(indexes[i].map, slots[i], entry);
+    const at = entry.at;
+    for (let i = 0; i < indexes.length; i++) leave(indexes[i].map, slots[i], at[i], entry, i);
     const nested = this.#nested;
     if (nested !== undefined) {
       const byName = nested.get(entry.namespace)!;
@@ -317,20 +321,18 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
           dup = flat!.get(key);
         }
         const slots: Slot[] = n === 0 ? NO_SLOTS : new Array<Slot>(n);
-        for (let i = 0; i < n; i++) {
-          const index = indexes[i];
-          slots[i] = index.single !== undefined ? index.single(obj) : index.fn(obj);
-        }
+        for (let i = 0; i < n; i++) slots[i] = valuesOf(indexes[i], obj);
         if (dup !== undefined) {
           // The last duplicate wins; take the earlier one out of the new indexes.
-          for (let i = 0; i < n; i++) leave(maps[i], dup.slots[i], dup);
+          for (let i = 0; i < n; i++) leave(maps[i], dup.slots[i], dup.at[i], dup, i);
           count--;
         }
-        const entry: Entry<T> = { key, namespace, name, obj, slots };
+        const at: At[] = n === 0 ? NO_AT : new Array<At>(n);
+        const entry: Entry<T> = { key, namespace, name, obj, slots, at };
         if (byName !== undefined) byName.set(name, entry);
         else flat!.set(key!, entry);
         count++;
-        for (let i = 0; i < n; i++) join(maps[i], slots[i], entry);
+        for (let i = 0; i < n; i++) at[i] = join(maps[i], slots[i], entry);
       }
       if (this.#freeze) for (const obj of items) deepFreeze(obj);
       // Commit.
@@ -371,19 +373,22 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     this.#writing = true;
     try {
       // Index what is already stored, aside, before registering anything.
+      // Positions are recorded against the index numbers the new indexes will get.
       const entries = this.#entries();
+      const first = this.#indexes.length;
       const newSlots: Slot[][] = new Array<Slot[]>(entries.length);
       for (let e = 0; e < entries.length; e++) {
         const entry = entries[e];
-        const slots = added.map((index) =>
-          index.single !== undefined ? index.single(entry.obj) : index.fn(entry.obj),
-        );
-        newSlots[e] = slots;
-        for (let j = 0; j < slots.length; j++) join(added[j].map, slots[j], entry);
+        newSlots[e] = added.map((index) => valuesOf(index, entry.obj));
       }
-      // Commit.
+      // Commit (nothing below can throw).
       for (let e = 0; e < entries.length; e++) {
-        entries[e].slots = entries[e].slots.concat(newSlots[e]);
+        const entry = entries[e];
+        entry.slots = entry.slots.concat(newSlots[e]);
+        entry.at = entry.at.concat(new Array<At>(added.length));
+        for (let j = 0; j < added.length; j++) {
+          entry.at[first + j] = join(added[j].map, newSlots[e][j], entry);
+        }
       }
       for (const index of added) {
         const position = this.#indexes.length;
@@ -414,6 +419,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     const index = this.#index(indexName);
     const values = index.fn(obj);
     if (values.length === 1) return objectsOf(index.map.get(values[0]));
+    if (values.length === 0) return [];
     const seen = new Set<Entry<T>>();
     for (const value of values) {
       const bucket = index.map.get(value);
@@ -425,9 +431,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   indexKeys(indexName: string, value: string): string[] {
     const bucket = this.#index(indexName).map.get(value);
     if (bucket === undefined) return [];
-    const out = new Array<string>(bucket.size);
-    let i = 0;
-    for (const entry of bucket) out[i++] = keyOf(entry);
+    const out = new Array<string>(bucket.length);
+    for (let i = 0; i < bucket.length; i++) out[i] = keyOf(bucket[i]);
     return out;
   }
 
@@ -465,8 +470,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         return [];
       }
       if (bucket !== undefined) {
-        best = [bucket.values()];
-        bestSize = bucket.size;
+        best = [Array.isArray(bucket) ? bucket : bucket.values()];
+        bestSize = Array.isArray(bucket) ? bucket.length : bucket.size;
         bestIsNamespace = true;
       }
     }
@@ -475,7 +480,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
       const buckets = this.#labelBuckets(req.key, req.values);
       if (buckets === undefined) continue;
       let size = 0;
-      for (const bucket of buckets) size += bucket.size;
+      for (const bucket of buckets) size += bucket.length;
       if (size === 0) return [];
       if (size < bestSize) {
         best = buckets;
@@ -486,18 +491,33 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     const everything = selector.isEverything();
     const out: T[] = [];
     const checkNamespace = ns !== undefined && !bestIsNamespace;
-    const consider = (entry: Entry<T>): void => {
-      const meta = entry.obj.metadata;
-      if (checkNamespace && meta?.namespace !== ns) return;
-      if (everything || selector.matches(meta?.labels)) out.push(entry.obj);
-    };
+    // The loops are spelled out (no shared callback) because the full scan is the slow path
+    // every unindexed query takes, and it is bound by touching each object once.
     if (best !== undefined) {
-      for (const source of best) for (const entry of source) consider(entry);
+      for (const source of best) {
+        for (const entry of source) {
+          const obj = entry.obj;
+          const meta = obj.metadata;
+          if (checkNamespace && meta?.namespace !== ns) continue;
+          if (everything || selector.matches(meta?.labels)) out.push(obj);
+        }
+      }
     } else if (this.#nested !== undefined) {
-      for (const byName of this.#nested.values())
-        for (const entry of byName.values()) consider(entry);
+      for (const byName of this.#nested.values()) {
+        for (const entry of byName.values()) {
+          const obj = entry.obj;
+          const meta = obj.metadata;
+          if (checkNamespace && meta?.namespace !== ns) continue;
+          if (everything || selector.matches(meta?.labels)) out.push(obj);
+        }
+      }
     } else {
-      for (const entry of this.#flat!.values()) consider(entry);
+      for (const entry of this.#flat!.values()) {
+        const obj = entry.obj;
+        const meta = obj.metadata;
+        if (checkNamespace && meta?.namespace !== ns) continue;
+        if (everything || selector.matches(meta?.labels)) out.push(obj);
+      }
     }
     return out;
   }
@@ -555,58 +575,122 @@ function keyOf<T>(entry: Entry<T>): string {
   return entry.key;
 }
 
-function objectsOf<T>(bucket: Set<Entry<T>> | undefined): T[] {
+/** What an index holds for `obj`: a single value, or the function's values without repeats. */
+function valuesOf<T>(index: IndexState<T>, obj: T): Slot {
+  if (index.single !== undefined) return index.single(obj);
+  const values = index.fn(obj);
+  return values.length > 1 ? distinct(values) : values;
+}
+
+function distinct(values: readonly string[]): readonly string[] {
+  if (values.length <= 8) {
+    for (let i = 1; i < values.length; i++) {
+      if (values.lastIndexOf(values[i], i - 1) !== -1) return [...new Set(values)];
+    }
+    return values;
+  }
+  const set = new Set(values);
+  return set.size === values.length ? values : [...set];
+}
+
+function objectsOf<T>(bucket: Bucket<T> | Set<Entry<T>> | undefined): T[] {
   if (bucket === undefined) return [];
+  if (Array.isArray(bucket)) {
+    const out = new Array<T>(bucket.length);
+    for (let i = 0; i < bucket.length; i++) out[i] = bucket[i].obj;
+    return out;
+  }
   const out = new Array<T>(bucket.size);
   let i = 0;
   for (const entry of bucket) out[i++] = entry.obj;
   return out;
 }
 
-function joinOne<T>(map: Map<string, Bucket<T>>, value: string, entry: Entry<T>): void {
+/** Appends `entry` to the bucket of `value`; returns its position there. */
+function joinOne<T>(map: Map<string, Bucket<T>>, value: string, entry: Entry<T>): number {
   const bucket = map.get(value);
-  if (bucket === undefined) map.set(value, new Set<Entry<T>>().add(entry));
-  else bucket.add(entry);
+  if (bucket === undefined) {
+    map.set(value, [entry]);
+    return 0;
+  }
+  return bucket.push(entry) - 1;
 }
 
-function leaveOne<T>(map: Map<string, Bucket<T>>, value: string, entry: Entry<T>): void {
-  const bucket = map.get(value);
-  if (bucket === undefined) return; // a value listed twice: already left
-  bucket.delete(entry);
+/**
+ * Takes `entry` out of the bucket of `value`, where it sits at `position`, by moving the last
+ * entry into its place (and telling that entry, for index `index`, its new position).
+ */
+function leaveOne<T>(
+  map: Map<string, Bucket<T>>,
+  value: string,
+  entry: Entry<T>,
+  position: number,
+  index: number,
+): void {
+  const bucket = map.get(value)!;
+  const last = bucket.pop()!;
+  if (last !== entry) {
+    bucket[position] = last;
+    const at = last.at[index];
+    if (typeof at === 'number') last.at[index] = position;
+    else at[(last.slots[index] as readonly string[]).indexOf(value)] = position;
+  }
   // Drop empty buckets: no phantom values, no memory kept for values that came and went.
-  if (bucket.size === 0) map.delete(value);
+  if (bucket.length === 0) map.delete(value);
 }
 
-function join<T>(map: Map<string, Bucket<T>>, slot: Slot, entry: Entry<T>): void {
-  if (slot === undefined) return;
+function join<T>(map: Map<string, Bucket<T>>, slot: Slot, entry: Entry<T>): At {
+  if (slot === undefined) return -1;
   if (typeof slot === 'string') return joinOne(map, slot, entry);
-  for (let i = 0; i < slot.length; i++) joinOne(map, slot[i], entry);
+  const at = new Array<number>(slot.length);
+  for (let k = 0; k < slot.length; k++) at[k] = joinOne(map, slot[k], entry);
+  return at;
 }
 
-function leave<T>(map: Map<string, Bucket<T>>, slot: Slot, entry: Entry<T>): void {
+function leave<T>(
+  map: Map<string, Bucket<T>>,
+  slot: Slot,
+  at: At,
+  entry: Entry<T>,
+  index: number,
+): void {
   if (slot === undefined) return;
-  if (typeof slot === 'string') return leaveOne(map, slot, entry);
-  for (let i = 0; i < slot.length; i++) leaveOne(map, slot[i], entry);
+  if (typeof slot === 'string') return leaveOne(map, slot, entry, at as number, index);
+  const positions = at as number[];
+  for (let k = 0; k < slot.length; k++) leaveOne(map, slot[k], entry, positions[k], index);
 }
 
-/** Moves `entry` from the buckets of `prev` to those of `next`, touching only what differs. */
-function move<T>(map: Map<string, Bucket<T>>, prev: Slot, next: Slot, entry: Entry<T>): void {
+/**
+ * Moves `entry` (index `index`) from the buckets of its current values to those of `next`,
+ * leaving only the buckets `next` doesn't name and joining only those it adds.
+ */
+function move<T>(map: Map<string, Bucket<T>>, entry: Entry<T>, index: number, next: Slot): void {
+  const prev = entry.slots[index];
   if (typeof prev !== 'object' || typeof next !== 'object') {
-    // A single-valued index (or nothing on one side): both sides differ, see the caller.
-    leave(map, prev, entry);
-    join(map, next, entry);
+    // Single-valued (or nothing on one side), and the caller saw the value change.
+    leave(map, prev, entry.at[index], entry, index);
+    entry.slots[index] = next;
+    entry.at[index] = join(map, next, entry);
     return;
   }
-  if (prev.length * next.length <= LINEAR_DIFF_LIMIT) {
-    for (let i = 0; i < prev.length; i++)
-      if (!next.includes(prev[i])) leaveOne(map, prev[i], entry);
-    for (let i = 0; i < next.length; i++) if (!prev.includes(next[i])) joinOne(map, next[i], entry);
-    return;
+  // Multi-valued: both arrays are free of repeats. Leaving a bucket only moves other entries,
+  // so the positions of the values kept stay valid.
+  const prevAt = entry.at[index] as number[];
+  const nextAt = new Array<number>(next.length);
+  const linear = prev.length * next.length <= LINEAR_DIFF_LIMIT;
+  const nextSet = linear ? undefined : new Set(next);
+  const prevIndex = linear ? undefined : new Map(prev.map((value, k) => [value, k]));
+  for (let k = 0; k < prev.length; k++) {
+    if (!(nextSet === undefined ? next.includes(prev[k]) : nextSet.has(prev[k]))) {
+      leaveOne(map, prev[k], entry, prevAt[k], index);
+    }
   }
-  const prevSet = new Set(prev);
-  const nextSet = new Set(next);
-  for (const value of prevSet) if (!nextSet.has(value)) leaveOne(map, value, entry);
-  for (const value of nextSet) if (!prevSet.has(value)) joinOne(map, value, entry);
+  for (let k = 0; k < next.length; k++) {
+    const kept = prevIndex === undefined ? prev.indexOf(next[k]) : (prevIndex.get(next[k]) ?? -1);
+    nextAt[k] = kept !== -1 ? prevAt[kept] : joinOne(map, next[k], entry);
+  }
+  entry.slots[index] = next;
+  entry.at[index] = nextAt;
 }
 
 /**
