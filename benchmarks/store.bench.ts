@@ -9,6 +9,7 @@
 // floor: a bare `Map.set`/`Map.delete` under the same key, the least any keyed cache can do.
 // Each figure is the median of several repeats; nothing here asserts on speed.
 import { pathToFileURL } from 'node:url';
+import type { Result } from './measure.ts';
 import {
   createIndexer,
   type IndexableLabelSelector,
@@ -27,14 +28,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 
-/** One measured figure. */
-export interface Result {
-  scenario: string;
-  impl: 'kubecache' | 'client-node' | 'floor';
-  metric: string;
-  value: number;
-  unit: string;
-}
+export type { Result };
 
 /** Options of {@link runStoreBench}. */
 export interface StoreBenchOptions {
