@@ -85,7 +85,8 @@ function makeConfigMap(o: FixtureOptions): KubeObject {
   const gen = o.generation ?? 0;
   const next = rng(seed * 1_000_003 + o.index);
   const app = appOf(o.index);
-  const suffix = chars(next, ALNUM, 5);
+  // The index keeps names unique; the random part makes them look (and hash) like real ones.
+  const suffix = `${chars(next, ALNUM, 3)}${o.index.toString(36)}`;
   const uid = uuid(next);
   const ownerUid = uuid(rng(seed * 7 + (o.index % 5000)));
   const created = timestamp(o.index);
@@ -154,7 +155,7 @@ function makePod(o: FixtureOptions): KubeObject {
   const app = appOf(o.index);
   const ns = namespaceOf(o.index);
   const hash = chars(next, ALNUM, 10);
-  const name = `${app}-${hash}-${chars(next, ALNUM, 5)}`;
+  const name = `${app}-${hash}-${chars(next, ALNUM, 2)}${o.index.toString(36).padStart(4, '0')}`;
   const uid = uuid(next);
   const rsUid = uuid(rng(seed * 11 + (o.index % 5000)));
   const created = o.index;

@@ -72,10 +72,29 @@ export function stripManagedFields<T extends KubeObject>(obj: T): T {
   return obj;
 }
 
+/** Longest a single sync or watch measurement may take before the run fails loudly. */
+const MEASUREMENT_TIMEOUT_MS = 10 * 60_000;
+
+/** A promise to resolve by hand, which rejects if nobody does within the measurement timeout. */
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const timer = setTimeout(
+    () => reject(new Error('measurement timed out (the cache never reached the expected count)')),
+    MEASUREMENT_TIMEOUT_MS,
+  );
+  timer.unref();
+  return {
+    promise,
+    resolve: (v) => {
+      clearTimeout(timer);
+      resolve(v);
+    },
+  };
 }
 
 /**

@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { type DataServer, serveOverIpc } from './ipc.ts';
 import {
   type FixtureKind,
   listKind,
@@ -45,6 +46,8 @@ export interface DatasetInfo {
   eventBytes: number;
   /** The list's resourceVersion. */
   resourceVersion: string;
+  /** Where the data set is served. */
+  url: string;
 }
 
 interface View {
@@ -57,13 +60,6 @@ interface Dataset {
   spec: DatasetSpec;
   full?: View;
   meta?: View;
-}
-
-/** A running replay server. */
-export interface ReplayServer {
-  readonly url: string;
-  load(spec: DatasetSpec): DatasetInfo;
-  close(): Promise<void>;
 }
 
 const COMMA = Buffer.from(',');
@@ -277,7 +273,7 @@ async function handle(
  * server.load({ resource: 'configmaps', count: 10_000 });
  * ```
  */
-export async function startReplayServer(): Promise<ReplayServer> {
+export async function startReplayServer(): Promise<DataServer> {
   const datasets = new Map<string, Dataset>();
   const server = createServer((req, res) => {
     handle(datasets, req, res).catch((error: unknown) => {
@@ -289,9 +285,10 @@ export async function startReplayServer(): Promise<ReplayServer> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
-    load(spec) {
+    url,
+    async load(spec) {
       datasets.delete(spec.resource);
       const ds = buildDataset(spec);
       datasets.set(spec.resource, ds);
@@ -300,6 +297,7 @@ export async function startReplayServer(): Promise<ReplayServer> {
         metadataListBytes: ds.meta ? byteSum(ds.meta.items) : 0,
         eventBytes: ds.full ? byteSum(ds.full.events) : 0,
         resourceVersion: String(spec.count),
+        url,
       };
     },
     async close() {
@@ -310,35 +308,6 @@ export async function startReplayServer(): Promise<ReplayServer> {
   };
 }
 
-/** Messages of the child-process protocol (parent -> child). */
-export type ReplayRequest =
-  | { id: number; op: 'load'; spec: DatasetSpec }
-  | { id: number; op: 'unload'; resource: FixtureKind }
-  | { id: number; op: 'close' };
-
-/** Messages of the child-process protocol (child -> parent). */
-export type ReplayReply =
-  | { type: 'ready'; url: string }
-  | { type: 'reply'; id: number; info?: DatasetInfo; error?: string };
-
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const send = process.send?.bind(process);
-  if (!send) throw new Error('replay-server.ts must be started with an IPC channel');
-  const server = await startReplayServer();
-  process.on('message', (msg: ReplayRequest) => {
-    try {
-      if (msg.op === 'load') {
-        send({ type: 'reply', id: msg.id, info: server.load(msg.spec) } satisfies ReplayReply);
-      } else if (msg.op === 'unload') {
-        server.load({ resource: msg.resource, count: 0 });
-        send({ type: 'reply', id: msg.id } satisfies ReplayReply);
-      } else {
-        void server.close().then(() => process.exit(0));
-      }
-    } catch (error) {
-      send({ type: 'reply', id: msg.id, error: String(error) } satisfies ReplayReply);
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-  send({ type: 'ready', url: server.url } satisfies ReplayReply);
+  serveOverIpc(await startReplayServer());
 }

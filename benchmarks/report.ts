@@ -140,7 +140,7 @@ function fmtRatio(v: number | undefined): string {
 export function markdownReport(
   results: readonly Result[],
   machine: MachineInfo,
-  options: { quick: boolean; command: string; chart?: string },
+  options: { quick: boolean; command: string; chart?: string; notes?: readonly string[] },
 ): string {
   const rows = toRows(results);
   const lines: string[] = [];
@@ -151,6 +151,7 @@ export function markdownReport(
     '',
     `Command: \`${options.command}\``,
     '',
+    ...(options.notes ?? []).flatMap((n) => [n, '']),
     '| scenario | metric | kubecache | client-node | floor | kubecache / floor | kubecache / client-node |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   );

@@ -4,7 +4,9 @@
 //   npm run bench -- --quick                       # every scenario small, < 1 minute (smoke)
 //   npm run bench -- --only sync --repeats 5       # one scenario (sync|watch|heap|fanout|store|million)
 //   npm run bench -- --json results.json           # also write machine-readable results
-//   npm run bench -- --server in-process           # replay server in this process (default: child)
+//   npm run bench -- --sync-server replay          # scenario 1 from the replay server (default:
+//                                                  # the embedded API server when it is built)
+//   npm run bench -- --server-mode in-process      # data servers in this process (default: child)
 //
 // Writes the markdown table to stdout and to benchmarks/results/results.md, with a chart of the
 // ratios in benchmarks/results/results.svg. Progress goes to stderr.
@@ -22,7 +24,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
     only: { type: 'string', multiple: true },
     repeats: { type: 'string' },
-    server: { type: 'string', default: 'child' },
+    'sync-server': { type: 'string' },
+    'server-mode': { type: 'string', default: 'child' },
     out: { type: 'string' },
   },
   strict: true,
@@ -45,25 +48,37 @@ if (repeats !== undefined && !(Number.isInteger(repeats) && repeats > 0)) {
   process.stderr.write('--repeats needs a positive integer\n');
   process.exit(2);
 }
-const serverMode = values.server === 'in-process' ? 'in-process' : 'child';
+const serverMode = values['server-mode'] === 'in-process' ? 'in-process' : 'child';
 
 if (!(await loadKubecache()))
   progress(
     'WARNING: kubecache informer/lister-watcher not built yet; measuring client-node and floor only',
   );
 const machine = machineInfo();
-progress(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; server: ${serverMode}`);
-const source = await startSource(serverMode);
+progress(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; servers: ${serverMode}`);
+const source = await startSource('replay', serverMode);
+let syncSource = source;
+if (values['sync-server'] !== 'replay') {
+  try {
+    syncSource = await startSource('embedded', serverMode);
+  } catch (error) {
+    if (values['sync-server'] === 'embedded') throw error;
+    progress(
+      `embedded API server unavailable (${String(error)}); scenario 1 uses the replay server`,
+    );
+  }
+}
 const results: Result[] = [];
 const started = performance.now();
 try {
   for (const s of SCENARIOS) {
     if (only.length > 0 && !only.includes(s.name) && !only.includes(String(s.id))) continue;
     progress(`scenario ${s.id} (${s.name})`);
-    results.push(...(await s.run({ source, quick: values.quick, repeats })));
+    results.push(...(await s.run({ source, syncSource, quick: values.quick, repeats })));
   }
 } finally {
   await source.close();
+  if (syncSource !== source) await syncSource.close();
 }
 progress(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
@@ -78,6 +93,9 @@ const md = markdownReport(results, machine, {
   quick: values.quick,
   command: command === 'npm run bench --' ? 'npm run bench' : command,
   chart: 'results.svg',
+  notes: [
+    `Scenario 1 is served by the ${syncSource.kind === 'embedded' ? 'embedded API server (@kubecache/apiserver)' : 'replay server'}, scenarios 2, 3 and 6 by the replay server (pre-serialized API-server bytes), both in a ${serverMode === 'child' ? 'child process' : 'the measuring process'}; scenario 4 feeds decoded events from memory; scenario 5 is the store benchmark (benchmarks/store.bench.ts).`,
+  ],
 });
 writeFileSync(`${outDir}/results.md`, md);
 writeFileSync(`${outDir}/machine.json`, `${JSON.stringify(machine, null, 2)}\n`);

@@ -11,7 +11,10 @@ import type { Source } from './source.ts';
 
 /** Settings shared by every scenario. */
 export interface ScenarioContext {
+  /** The replay server (scenarios 2, 3, 6). */
   source: Source;
+  /** The server of the initial-sync scenario (the embedded API server when available). */
+  syncSource: Source;
   quick: boolean;
   /** Overrides every scenario's repeat count. */
   repeats?: number;
@@ -56,9 +59,12 @@ async function syncScenario(ctx: ScenarioContext): Promise<Result[]> {
   for (const size of sizes) {
     const scenario = `1 sync: ${k(size.count)} ${KIND_NAME[size.resource]}`;
     progress(`${scenario}: loading data set`);
-    const info = await ctx.source.load({ resource: size.resource, count: size.count });
-    progress(`${scenario}: ${(info.listBytes / 2 ** 20).toFixed(0)} MiB of items`);
-    const req: SyncRequest = { url: ctx.source.url, resource: size.resource, count: size.count };
+    const src = ctx.syncSource;
+    const info = await src.load({ resource: size.resource, count: size.count });
+    progress(
+      `${scenario}: ${(info.listBytes / 2 ** 20).toFixed(0)} MiB of items, served by the ${src.kind} server (${src.mode})`,
+    );
+    const req: SyncRequest = { url: src.url, resource: size.resource, count: size.count };
     const times = new Map<Impl, number[]>(list.map((a) => [a.impl, []]));
     const rounds = repeatsOf(ctx, size.repeats) + (size.warmup && !ctx.quick ? 1 : 0);
     for (let r = 0; r < rounds; r++) {
@@ -84,7 +90,7 @@ async function syncScenario(ctx: ScenarioContext): Promise<Result[]> {
         value: median(times.get(a.impl) ?? []),
         unit: 'ms',
       });
-    await ctx.source.unload(size.resource);
+    await src.unload(size.resource);
   }
   return results;
 }
