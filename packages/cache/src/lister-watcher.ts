@@ -37,6 +37,10 @@ export interface WatchOptions {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   readonly signal: AbortSignal;
+  /** Called once when the server accepted the watch (HTTP 200), before any event arrives. */
+  readonly onOpen?: () => void;
+  /** Called whenever bytes arrive, even mid-line: lets a reflector tell a slow stream from a dead one. */
+  readonly onBytes?: (byteCount: number) => void;
 }
 
 /** The bookmark annotation that ends the initial events of a streaming list. */

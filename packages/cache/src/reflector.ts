@@ -1,0 +1,701 @@
+/**
+ * The reflector: keeps a {@link ReflectorStore} equal to the API server's state of one resource,
+ * by listing it once and then watching it, forever.
+ *
+ * ## Why there is no DeltaFIFO
+ *
+ * client-go puts a DeltaFIFO between its reflector and its informer: the reflector pushes
+ * Added/Updated/Deleted/Replaced/Sync deltas keyed by object, one goroutine pops them, applies
+ * them to the indexer and notifies handlers. The queue exists because Go's reflector and
+ * informer run on different goroutines, and it gives four guarantees: (1) the deltas of one key
+ * are processed in the order they happened, (2) a consumer that falls behind sees coalesced
+ * deltas per key rather than an unbounded backlog, (3) a relist emits Replaced for every listed
+ * object and a Deleted *tombstone* ({@link DeletedFinalStateUnknown}) for every object the store
+ * knew that the list no longer contains, (4) a resync re-delivers Sync deltas for everything.
+ *
+ * In Node there is one thread, and a reflector's writes are synchronous calls into a
+ * {@link ReflectorStore} (`add`/`update`/`delete`/`replace`), made with no `await` between the
+ * decoded event and the write. So this package keeps the guarantees without a global queue:
+ *
+ * - **Ordering (1).** The reflector applies events strictly in arrival order, one synchronous
+ *   call each; the store (indexer) therefore always holds the state "after event N", and a
+ *   sink that notifies handlers does so in that same order. Nothing can reorder two events of
+ *   the same key because nothing is queued between the wire and the store.
+ * - **Tombstones and Replaced (3).** A relist ends in exactly one `replace(items, rv)` call with
+ *   the complete listed state. The sink, which owns the key function, diffs it against what it
+ *   holds: objects no longer present become `delete` notifications carrying a
+ *   `DeletedFinalStateUnknown` tombstone (the final state was not observed: the object vanished
+ *   while we were disconnected), new ones become adds, changed ones updates. The reflector
+ *   never needs keys itself, which keeps it independent of key functions and transforms.
+ * - **Coalescing (2) and Sync (4).** Slow consumers are the informer's business, not the
+ *   reflector's: the informer's sink applies each write to the indexer at once (readers are
+ *   never stale behind a queue) and appends a notification to every handler's own buffer; a
+ *   handler that falls behind gets its pending notifications for a key coalesced (old object of
+ *   the first, new object of the last). Resync is the informer re-delivering its indexer's
+ *   contents into those same buffers on a timer. One slow handler cannot delay the store or
+ *   other handlers, which a single shared FIFO could not promise.
+ *
+ * ## The state machine
+ *
+ * As in kube-rs' watcher, the reflector is an explicit state machine: {@link ReflectorState} is
+ * a discriminated union and `step()` is the single transition function; `run()` just steps until
+ * stopped. Every failure is turned into a typed {@link ReflectorError} with the `stage` where it
+ * happened and a transition: relist (410 Gone / Expired), re-watch from the last good
+ * resourceVersion after a backoff (any other failure), wait for Retry-After (429), or stop with a
+ * terminal error once a user-set `retryBudget` of consecutive failures is spent.
+ *
+ * resourceVersion policy (client-go's): the first list asks for "0" (any cached state will do),
+ * later lists for the last synced RV (never older than what we have), and "" (a consistent,
+ * quorum read) after the server said our RV is Expired or "too large". Watches always resume at
+ * the last synced RV: the RV of the last applied event or bookmark.
+ */
+import type { Clock, TimerHandle } from './clock.js';
+import { realClock, sleep } from './clock.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { ApiStatusError, KubecacheError } from './errors.js';
+import type { ListerWatcher, WatchEvent } from './lister-watcher.js';
+import { INITIAL_EVENTS_END_ANNOTATION } from './lister-watcher.js';
+import type { ReflectorStore } from './reflector-store.js';
+import {
+  ReflectorError,
+  ReflectorRetryBudgetExhaustedError,
+  type ReflectorStage,
+  WatchStalledError,
+} from './reflector-errors.js';
+import type { KubeObject, Status } from './types.js';
+
+/** Options of a {@link Reflector}. */
+export interface ReflectorOptions<T extends KubeObject> {
+  /** Where objects come from. */
+  listerWatcher: ListerWatcher<T>;
+  /** Where they go: a store, or an informer's delta sink (see the module comment). */
+  store: ReflectorStore<T>;
+  /** A name for logs and errors. Default `reflector`. */
+  name?: string;
+  /** LIST page size (`limit`). Default 500; 0 lists unpaged. */
+  pageSize?: number;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /**
+   * Use a streaming list (`sendInitialEvents=true`) instead of LIST for the initial state, falling
+   * back to LIST automatically when the server refuses it. Default false.
+   */
+  streamingList?: boolean;
+  /** Time source (backoff, stall detection). Default the real clock. */
+  clock?: Clock;
+  /** Random source in [0, 1) for jitter and watch timeouts. Default `Math.random`. */
+  random?: () => number;
+  /** Backoff tuning; default 800 ms doubling to 30 s with jitter, reset after 2 min healthy. */
+  backoff?: Partial<BackoffOptions>;
+  /**
+   * Abort and reconnect a watch that received no bytes for this long. Bookmarks keep a healthy
+   * watch talking. Default 660 000 (11 min, beyond the longest server-side watch timeout);
+   * 0 disables.
+   */
+  stallTimeoutMs?: number;
+  /** Consecutive failures tolerated before giving up with a terminal error. Default: forever. */
+  retryBudget?: number;
+  /** Sees every failure, the terminal one included. Must not throw. */
+  onWatchError?: (error: ReflectorError) => void;
+}
+
+/** The default LIST page size. */
+export const DEFAULT_PAGE_SIZE = 500;
+/** The default stall window. */
+export const DEFAULT_STALL_TIMEOUT_MS = 660_000;
+/** Server-side watch timeouts are drawn from [MIN, 2 × MIN) seconds. */
+const MIN_WATCH_TIMEOUT_SECONDS = 300;
+
+/** An open watch stream and the means to stop it. */
+interface OpenWatch<T extends KubeObject> {
+  readonly iterator: AsyncIterator<WatchEvent<T>>;
+  readonly controller: AbortController;
+  readonly openedAt: number;
+  /** Set when the stall watchdog aborted this watch. */
+  stalled: WatchStalledError | undefined;
+  opened: boolean;
+  events: number;
+}
+
+/**
+ * The reflector's states (a discriminated union on `phase`):
+ * - `list`: fetching the page after `continueToken` of a LIST at `requestedRv` (items so far in
+ *   `items`, the first page's RV in `listRv`); the last page ends in `store.replace`.
+ * - `stream-list`: a streaming list (watch with `sendInitialEvents`) replacing the store at the
+ *   initial-events-end bookmark, then continuing as `watch` on the same stream.
+ * - `watch`: watching from the last synced RV (on `stream` when one is already open).
+ * - `backoff`: waiting `delayMs`, then `next`.
+ * - `stopped`: aborted, or terminally failed.
+ */
+export type ReflectorState<T extends KubeObject> =
+  | {
+      readonly phase: 'list';
+      readonly requestedRv: string;
+      readonly paged: boolean;
+      readonly continueToken?: string;
+      readonly listRv?: string;
+      readonly items: T[];
+    }
+  | { readonly phase: 'stream-list' }
+  | { readonly phase: 'watch'; readonly stream?: OpenWatch<T> }
+  | { readonly phase: 'backoff'; readonly delayMs: number; readonly next: ReflectorState<T> }
+  | { readonly phase: 'stopped' };
+
+const STOPPED = { phase: 'stopped' } as const;
+
+/** Is `err` the server saying our resourceVersion is newer than it knows (504 / ResourceVersionTooLarge)? */
+export function isTooLargeResourceVersion(err: unknown): boolean {
+  if (!(err instanceof ApiStatusError)) return false;
+  const causes = err.status?.details?.causes;
+  if (causes?.some((c) => c.reason === 'ResourceVersionTooLarge')) return true;
+  return /too large resource version/i.test(err.status?.message ?? err.message);
+}
+
+function isGone(err: unknown): boolean {
+  return err instanceof ApiStatusError && err.isGone();
+}
+
+function statusError(status: Status): ApiStatusError {
+  const code = typeof status.code === 'number' && status.code > 0 ? status.code : 500;
+  return new ApiStatusError(code, `watch ERROR event: ${status.message ?? status.reason ?? code}`, {
+    status,
+  });
+}
+
+/**
+ * Lists and watches one resource into a store, forever: paged initial list (or a streaming list),
+ * watch with bookmarks from the last synced resourceVersion, relist on 410 Gone, backoff with
+ * jitter on any other failure, stall detection. See the module comment for the design.
+ *
+ * @example
+ * ```ts
+ * const store = createIndexer<V1Pod>();
+ * const reflector = new Reflector({ listerWatcher: lw, store });
+ * const ac = new AbortController();
+ * void reflector.run(ac.signal);
+ * // … later
+ * ac.abort();
+ * ```
+ */
+export class Reflector<T extends KubeObject> {
+  readonly name: string;
+  readonly #lw: ListerWatcher<T>;
+  readonly #store: ReflectorStore<T>;
+  readonly #pageSize: number;
+  readonly #labelSelector: string | undefined;
+  readonly #fieldSelector: string | undefined;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #backoff: Backoff;
+  readonly #stallTimeoutMs: number;
+  readonly #retryBudget: number | undefined;
+  readonly #onError: ((error: ReflectorError) => void) | undefined;
+  #streamingList: boolean;
+
+  #lastSyncRv = '';
+  #rvUnavailable = false;
+  #synced = false;
+  #watching = false;
+  #running = false;
+  #failures = 0;
+  #goneStreak = 0;
+  #lastActivity = 0;
+  #terminal: ReflectorRetryBudgetExhaustedError | undefined;
+  #state: ReflectorState<T> = STOPPED;
+
+  constructor(options: ReflectorOptions<T>) {
+    this.name = options.name ?? 'reflector';
+    this.#lw = options.listerWatcher;
+    this.#store = options.store;
+    this.#pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    this.#labelSelector = options.labelSelector || undefined;
+    this.#fieldSelector = options.fieldSelector || undefined;
+    this.#streamingList = options.streamingList ?? false;
+    this.#clock = options.clock ?? realClock;
+    this.#random = options.random ?? Math.random;
+    this.#backoff = new Backoff({
+      options: options.backoff,
+      clock: this.#clock,
+      random: this.#random,
+    });
+    this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.#retryBudget = options.retryBudget;
+    this.#onError = options.onWatchError;
+  }
+
+  /** The resourceVersion of the last applied list, event or bookmark ("" before the first list). */
+  lastSyncResourceVersion(): string {
+    return this.#lastSyncRv;
+  }
+
+  /** True while a watch stream is open (the server accepted it and it has not ended). */
+  isWatching(): boolean {
+    return this.#watching;
+  }
+
+  /** True once the first list (or streaming list) has been written to the store. */
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** The current phase, for diagnostics. */
+  phase(): ReflectorState<T>['phase'] {
+    return this.#state.phase;
+  }
+
+  /**
+   * Lists and watches until `signal` aborts (then resolves). Rejects only with a
+   * {@link ReflectorRetryBudgetExhaustedError} when a `retryBudget` was set and is spent.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    if (this.#running)
+      throw new KubecacheError(
+        'ReflectorAlreadyRunning',
+        `reflector ${this.name} is already running`,
+      );
+    this.#running = true;
+    this.#terminal = undefined;
+    try {
+      this.#state = this.#listState();
+      while (this.#state.phase !== 'stopped') {
+        if (signal.aborted) break;
+        this.#state = await this.#step(this.#state, signal);
+      }
+    } finally {
+      this.#state = STOPPED;
+      this.#running = false;
+      this.#watching = false;
+    }
+    if (this.#terminal !== undefined) throw this.#terminal;
+  }
+
+  /** The transition function: performs the work of `state` and returns the next state. */
+  async #step(state: ReflectorState<T>, signal: AbortSignal): Promise<ReflectorState<T>> {
+    switch (state.phase) {
+      case 'list':
+        return this.#listPage(state, signal);
+      case 'stream-list':
+        return this.#streamList(signal);
+      case 'watch':
+        return this.#watch(state.stream, signal);
+      case 'backoff':
+        try {
+          await sleep(this.#clock, state.delayMs, signal);
+        } catch {
+          return STOPPED;
+        }
+        return state.next;
+      case 'stopped':
+        return state;
+    }
+  }
+
+  /** The RV a (re)list asks for: "0", the last synced RV, or "" after Expired/too large. */
+  #relistRv(): string {
+    if (this.#rvUnavailable) return '';
+    return this.#lastSyncRv === '' ? '0' : this.#lastSyncRv;
+  }
+
+  #listState(): ReflectorState<T> {
+    if (this.#streamingList) return { phase: 'stream-list' };
+    return { phase: 'list', requestedRv: this.#relistRv(), paged: this.#pageSize > 0, items: [] };
+  }
+
+  #error(stage: ReflectorStage, cause: unknown, what: string): ReflectorError {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    return new ReflectorError(stage, `reflector ${this.name}: ${what}: ${message}`, {
+      reflector: this.name,
+      resourceVersion: this.#lastSyncRv,
+      cause,
+    });
+  }
+
+  #report(error: ReflectorError): void {
+    try {
+      this.#onError?.(error);
+    } catch {
+      // A throwing hook must not kill the reflector.
+    }
+  }
+
+  /** Progress was made: the consecutive-failure count starts over. */
+  #progress(): void {
+    this.#failures = 0;
+  }
+
+  /**
+   * A failure: report it, then either stop for good (retry budget spent) or wait and go to
+   * `retry`. `waitMs` overrides the backoff (Retry-After).
+   */
+  #fail(error: ReflectorError, retry: ReflectorState<T>, waitMs?: number): ReflectorState<T> {
+    this.#report(error);
+    this.#failures++;
+    if (this.#retryBudget !== undefined && this.#failures > this.#retryBudget) {
+      this.#terminal = new ReflectorRetryBudgetExhaustedError(error, this.#failures);
+      this.#report(this.#terminal);
+      return STOPPED;
+    }
+    const api = error.cause instanceof ApiStatusError ? error.cause : undefined;
+    const retryAfter =
+      api?.statusCode === 429 && api.retryAfterSeconds !== undefined
+        ? api.retryAfterSeconds * 1000
+        : undefined;
+    const delayMs = waitMs ?? retryAfter ?? this.#backoff.next();
+    return { phase: 'backoff', delayMs, next: retry };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // LIST
+
+  async #listPage(
+    state: Extract<ReflectorState<T>, { phase: 'list' }>,
+    signal: AbortSignal,
+  ): Promise<ReflectorState<T>> {
+    const continuing = state.continueToken !== undefined;
+    let page;
+    try {
+      page = await this.#lw.list({
+        // A continuation carries its snapshot in the token; RV must not be repeated.
+        resourceVersion: continuing ? undefined : state.requestedRv,
+        limit: state.paged ? this.#pageSize : undefined,
+        continue: state.continueToken,
+        labelSelector: this.#labelSelector,
+        fieldSelector: this.#fieldSelector,
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) return STOPPED;
+      if (isGone(err) || isTooLargeResourceVersion(err)) {
+        if (continuing) {
+          // The continue token expired mid-list (the snapshot fell out of history): start
+          // over with one unpaged list at the originally requested RV, as client-go's pager.
+          this.#report(
+            this.#error('list', err, 'continue token expired, falling back to a full list'),
+          );
+          return { phase: 'list', requestedRv: state.requestedRv, paged: false, items: [] };
+        }
+        if (state.requestedRv !== '') {
+          // Our RV is unknown to the server: a consistent read ("") always works.
+          this.#rvUnavailable = true;
+          this.#report(
+            this.#error(
+              'list',
+              err,
+              `resourceVersion ${state.requestedRv} unavailable, listing from ""`,
+            ),
+          );
+          return { phase: 'list', requestedRv: '', paged: state.paged, items: [] };
+        }
+      }
+      // Anything else: retry this very page after a backoff (the token stays valid or expires).
+      return this.#fail(this.#error('list', err, 'list failed'), state);
+    }
+    let items = state.items;
+    if (items.length === 0) items = page.items;
+    else for (let i = 0; i < page.items.length; i++) items.push(page.items[i]!);
+    const listRv = state.listRv ?? page.resourceVersion;
+    if (page.continue) {
+      return { ...state, continueToken: page.continue, listRv, items };
+    }
+    try {
+      this.#store.replace(items, listRv);
+    } catch (err) {
+      return this.#fail(
+        this.#error('list', err, 'store rejected the listed items'),
+        this.#listState(),
+      );
+    }
+    this.#lastSyncRv = listRv;
+    this.#rvUnavailable = false;
+    this.#synced = true;
+    this.#progress();
+    return { phase: 'watch' };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // WATCH
+
+  #open(resourceVersion: string, signal: AbortSignal, streaming: boolean): OpenWatch<T> {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal.reason);
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener('abort', onAbort, { once: true });
+    controller.signal.addEventListener(
+      'abort',
+      () => signal.removeEventListener('abort', onAbort),
+      { once: true },
+    );
+    const timeoutSeconds = Math.floor(MIN_WATCH_TIMEOUT_SECONDS * (1 + this.#random()));
+    this.#lastActivity = this.#clock.now();
+    const open: OpenWatch<T> = {
+      iterator: undefined as unknown as AsyncIterator<WatchEvent<T>>,
+      controller,
+      openedAt: this.#clock.now(),
+      stalled: undefined,
+      opened: false,
+      events: 0,
+    };
+    const iterable = this.#lw.watch({
+      resourceVersion,
+      allowWatchBookmarks: true,
+      timeoutSeconds,
+      labelSelector: this.#labelSelector,
+      fieldSelector: this.#fieldSelector,
+      ...(streaming
+        ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' as const }
+        : {}),
+      signal: controller.signal,
+      onOpen: () => {
+        open.opened = true;
+        this.#watching = true;
+        this.#lastActivity = this.#clock.now();
+      },
+      onBytes: () => {
+        this.#lastActivity = this.#clock.now();
+      },
+    });
+    (open as { iterator: AsyncIterator<WatchEvent<T>> }).iterator =
+      iterable[Symbol.asyncIterator]();
+    return open;
+  }
+
+  /** Aborts a watch that stays silent for the stall window; returns the disarm function. */
+  #watchdog(open: OpenWatch<T>): () => void {
+    const window = this.#stallTimeoutMs;
+    if (window <= 0) return () => {};
+    let handle: TimerHandle | undefined;
+    const check = (): void => {
+      const idle = this.#clock.now() - this.#lastActivity;
+      if (idle >= window) {
+        handle = undefined;
+        open.stalled = new WatchStalledError(idle);
+        open.controller.abort(open.stalled);
+        return;
+      }
+      handle = this.#clock.setTimeout(check, window - idle);
+    };
+    handle = this.#clock.setTimeout(check, window);
+    return () => {
+      if (handle !== undefined) this.#clock.clearTimeout(handle);
+      handle = undefined;
+    };
+  }
+
+  #close(open: OpenWatch<T>): void {
+    this.#watching = false;
+    if (!open.controller.signal.aborted) open.controller.abort();
+    // Release the iterator's resources; it is aborted, so this settles promptly.
+    open.iterator.return?.().catch(() => {});
+  }
+
+  #stageOf(err: unknown, open: OpenWatch<T>): ReflectorStage {
+    if (err instanceof KubecacheError && err.code === 'MalformedWatchLine') return 'decode';
+    if (open.stalled !== undefined) return 'watch-stream';
+    return open.opened ? 'watch-stream' : 'watch-start';
+  }
+
+  /** Applies one event to the store; returns false for ERROR (handled by the caller). */
+  #apply(event: WatchEvent<T>): void {
+    switch (event.type) {
+      case 'ADDED':
+        this.#store.add(event.object);
+        break;
+      case 'MODIFIED':
+        this.#store.update(event.object);
+        break;
+      case 'DELETED':
+        this.#store.delete(event.object);
+        break;
+      case 'BOOKMARK':
+        break;
+      case 'ERROR':
+        throw statusError(event.object);
+    }
+    const rv = event.object.metadata?.resourceVersion;
+    if (rv) this.#lastSyncRv = rv;
+  }
+
+  /** Decides what follows a failed or ended watch. */
+  #afterWatchError(err: unknown, stage: ReflectorStage, open: OpenWatch<T>): ReflectorState<T> {
+    const error = this.#error(
+      stage,
+      open.stalled ?? err,
+      stage === 'watch-event' ? 'watch ERROR event' : 'watch failed',
+    );
+    if (isGone(err) || isTooLargeResourceVersion(err)) {
+      // Our RV fell out of the server's history: relist (the replace yields tombstones).
+      if (isTooLargeResourceVersion(err)) this.#rvUnavailable = true;
+      this.#goneStreak++;
+      if (this.#goneStreak > 1) return this.#fail(error, this.#listState());
+      this.#report(error);
+      return this.#listState();
+    }
+    if (open.stalled !== undefined) {
+      // A dead connection: reconnect at once (a down server then fails fast and backs off).
+      this.#report(error);
+      this.#failures++;
+      if (this.#retryBudget !== undefined && this.#failures > this.#retryBudget) {
+        this.#terminal = new ReflectorRetryBudgetExhaustedError(error, this.#failures);
+        this.#report(this.#terminal);
+        return STOPPED;
+      }
+      return { phase: 'watch' };
+    }
+    return this.#fail(error, { phase: 'watch' });
+  }
+
+  async #watch(
+    existing: OpenWatch<T> | undefined,
+    signal: AbortSignal,
+  ): Promise<ReflectorState<T>> {
+    const open = existing ?? this.#open(this.#lastSyncRv, signal, false);
+    const disarm = this.#watchdog(open);
+    const it = open.iterator;
+    let stage: ReflectorStage | undefined;
+    let failure: unknown;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) break;
+        const event = r.value;
+        open.events++;
+        if (event.type === 'ERROR') {
+          stage = 'watch-event';
+          failure = statusError(event.object);
+          break;
+        }
+        try {
+          this.#apply(event);
+        } catch (err) {
+          stage = 'watch-event';
+          failure = err;
+          break;
+        }
+        this.#lastActivity = this.#clock.now();
+        if (this.#failures !== 0) this.#progress();
+        this.#goneStreak = 0;
+      }
+    } catch (err) {
+      if (signal.aborted) {
+        disarm();
+        this.#close(open);
+        return STOPPED;
+      }
+      stage = this.#stageOf(err, open);
+      failure = err;
+    }
+    disarm();
+    this.#close(open);
+    if (signal.aborted) return STOPPED;
+    if (stage !== undefined) return this.#afterWatchError(failure, stage, open);
+    // A clean end (the server's timeoutSeconds): watch again from the last RV. A watch that
+    // ended at once without a single event waits first, so a misbehaving server is not hammered.
+    if (open.events === 0 && this.#clock.now() - open.openedAt < 1000) {
+      return { phase: 'backoff', delayMs: this.#backoff.next(), next: { phase: 'watch' } };
+    }
+    return { phase: 'watch' };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // STREAMING LIST
+
+  /**
+   * A streaming list: one watch with `sendInitialEvents=true` whose initial ADDED events are
+   * collected until the `k8s.io/initial-events-end` bookmark, then written with one `replace`.
+   * The same stream then carries on as the watch. A server that refuses the parameters
+   * (400/403/422) or ends the stream without the end bookmark does not support it: from then on
+   * this reflector uses LIST.
+   */
+  async #streamList(signal: AbortSignal): Promise<ReflectorState<T>> {
+    const requested = this.#rvUnavailable ? '' : this.#lastSyncRv;
+    const open = this.#open(requested, signal, true);
+    const disarm = this.#watchdog(open);
+    const it = open.iterator;
+    let items: T[] = [];
+    // Only ADDED is expected before the end bookmark; anything else switches to a keyed map.
+    let byKey: Map<string, T> | undefined;
+    const keyOf = (o: T): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+    const unsupported = (err: unknown, what: string): ReflectorState<T> => {
+      this.#streamingList = false;
+      this.#report(this.#error(open.opened ? 'watch-stream' : 'watch-start', err, what));
+      return this.#listState();
+    };
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) {
+          disarm();
+          this.#close(open);
+          return unsupported(
+            new KubecacheError(
+              'StreamingListUnsupported',
+              'stream ended without the initial-events-end bookmark',
+            ),
+            'streaming list unsupported, falling back to LIST',
+          );
+        }
+        const event = r.value;
+        this.#lastActivity = this.#clock.now();
+        switch (event.type) {
+          case 'ADDED':
+            if (byKey === undefined) items.push(event.object);
+            else byKey.set(keyOf(event.object), event.object);
+            break;
+          case 'MODIFIED':
+          case 'DELETED':
+            if (byKey === undefined) {
+              byKey = new Map();
+              for (const o of items) byKey.set(keyOf(o), o);
+              items = [];
+            }
+            if (event.type === 'MODIFIED') byKey.set(keyOf(event.object), event.object);
+            else byKey.delete(keyOf(event.object));
+            break;
+          case 'BOOKMARK': {
+            if (event.object.metadata.annotations?.[INITIAL_EVENTS_END_ANNOTATION] !== 'true')
+              break;
+            disarm();
+            const rv = event.object.metadata.resourceVersion;
+            try {
+              this.#store.replace(byKey === undefined ? items : [...byKey.values()], rv);
+            } catch (err) {
+              this.#close(open);
+              return this.#fail(
+                this.#error('list', err, 'store rejected the listed items'),
+                this.#listState(),
+              );
+            }
+            this.#lastSyncRv = rv;
+            this.#rvUnavailable = false;
+            this.#synced = true;
+            this.#progress();
+            return { phase: 'watch', stream: open };
+          }
+          case 'ERROR':
+            throw statusError(event.object);
+        }
+      }
+    } catch (err) {
+      disarm();
+      this.#close(open);
+      if (signal.aborted) return STOPPED;
+      if (err instanceof ApiStatusError && [400, 403, 422].includes(err.statusCode)) {
+        return unsupported(err, 'server refused the streaming list, falling back to LIST');
+      }
+      if (isGone(err) || isTooLargeResourceVersion(err)) {
+        this.#rvUnavailable = true;
+        this.#report(this.#error('watch-start', err, 'streaming list RV unavailable'));
+        return { phase: 'stream-list' };
+      }
+      // Transient: LIST this time (making progress beats insisting), stream again next relist.
+      const stage =
+        err instanceof ApiStatusError && !open.opened ? 'watch-start' : this.#stageOf(err, open);
+      return this.#fail(this.#error(stage, open.stalled ?? err, 'streaming list failed'), {
+        phase: 'list',
+        requestedRv: this.#relistRv(),
+        paged: this.#pageSize > 0,
+        items: [],
+      });
+    }
+  }
+}

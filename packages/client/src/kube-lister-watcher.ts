@@ -1,0 +1,258 @@
+/**
+ * A {@link ListerWatcher} over the Kubernetes HTTP API, authenticated exactly as client-node
+ * authenticates (KubeConfig → `applySecurityAuthentication`: bearer tokens, basic auth, client
+ * certificates, exec and OIDC plugins, custom CAs, proxies through its undici dispatcher).
+ *
+ * Bodies are read as raw JSON: a list is one `JSON.parse` of the body, a watch one `JSON.parse`
+ * per line; client-node's ObjectSerializer (which walks and copies every object) is never run.
+ */
+import type {
+  KubeObject,
+  ListerWatcher,
+  ListOptions,
+  ListPage,
+  WatchEvent,
+  WatchOptions,
+} from '@kubecache/cache';
+import { MalformedWatchLineError } from '@kubecache/cache';
+import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { type Dispatcher, request } from 'undici';
+import { apiStatusErrorFrom } from './api-errors.js';
+import { JsonLinesDecoder } from './json-lines.js';
+
+/** Which resource to list and watch. `group` "" is the core API (`/api/v1`). */
+export interface ResourceRef {
+  readonly group: string;
+  readonly version: string;
+  /** Plural resource name, e.g. `deployments`. */
+  readonly resource: string;
+  /** Default true. */
+  readonly namespaced?: boolean;
+  /** Kind of the objects, when known (otherwise taken from the list's kind). */
+  readonly kind?: string;
+}
+
+/** Options of a {@link KubeListerWatcher}. */
+export interface KubeListerWatcherOptions {
+  readonly resource: ResourceRef;
+  /** Only this namespace (namespaced resources); default all namespaces. */
+  readonly namespace?: string;
+  /** Ask for `PartialObjectMetadata` (apiVersion, kind, metadata) instead of full objects. */
+  readonly metadataOnly?: boolean;
+}
+
+/** Accept headers of metadata-only lists and watches (with a plain JSON fallback). */
+export const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_WATCH_ACCEPT =
+  'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
+const EVENT_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
+
+/**
+ * One undici dispatcher per (KubeConfig, cluster, user): client-node builds a fresh one on every
+ * `applySecurityAuthentication`, which would cost a new TLS connection per request (per page).
+ */
+const dispatchers = new WeakMap<KubeConfig, Map<string, Dispatcher>>();
+
+function shareDispatcher(kc: KubeConfig, fresh: Dispatcher | undefined): Dispatcher | undefined {
+  if (fresh === undefined) return undefined;
+  const key = JSON.stringify([kc.getCurrentCluster()?.name ?? '', kc.getCurrentUser()?.name ?? '']);
+  let byKey = dispatchers.get(kc);
+  if (byKey === undefined) dispatchers.set(kc, (byKey = new Map()));
+  const shared = byKey.get(key);
+  if (shared === undefined) {
+    byKey.set(key, fresh);
+    return fresh;
+  }
+  if (shared !== fresh) void fresh.close().catch(() => {});
+  return shared;
+}
+
+interface ListBody<T> {
+  kind?: string;
+  apiVersion?: string;
+  metadata?: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  items?: T[] | null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.slice(0, 160);
+}
+
+/**
+ * Lists (paged) and watches one resource of a Kubernetes API server.
+ *
+ * @example
+ * ```ts
+ * const kc = new KubeConfig(); kc.loadFromDefault();
+ * const lw = new KubeListerWatcher<V1Deployment>(kc, {
+ *   resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+ *   namespace: 'default',
+ * });
+ * const page = await lw.list({ limit: 500, signal });
+ * for await (const event of lw.watch({ resourceVersion: page.resourceVersion, signal })) console.log(event.type);
+ * ```
+ */
+export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T> {
+  readonly resource: ResourceRef;
+  readonly namespace: string | undefined;
+  readonly metadataOnly: boolean;
+  readonly #kc: KubeConfig;
+
+  constructor(kubeConfig: KubeConfig, options: KubeListerWatcherOptions) {
+    this.#kc = kubeConfig;
+    this.resource = options.resource;
+    this.namespace = options.namespace || undefined;
+    this.metadataOnly = options.metadataOnly ?? false;
+  }
+
+  /** The collection path, e.g. `/apis/apps/v1/namespaces/default/deployments`. */
+  path(): string {
+    const { group, version, resource } = this.resource;
+    const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+    const namespaced = this.resource.namespaced ?? true;
+    if (namespaced && this.namespace !== undefined) {
+      return `${base}/namespaces/${encodeURIComponent(this.namespace)}/${resource}`;
+    }
+    return `${base}/${resource}`;
+  }
+
+  #url(params: Record<string, string | number | boolean | undefined>): URL {
+    const cluster = this.#kc.getCurrentCluster();
+    if (!cluster) throw new Error('KubeListerWatcher: the KubeConfig has no current cluster');
+    const url = new URL(cluster.server.replace(/\/+$/, '') + this.path());
+    for (const [key, value] of Object.entries(params)) {
+      if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  async #get(
+    url: URL,
+    accept: string,
+    signal: AbortSignal,
+    watch: boolean,
+  ): Promise<Dispatcher.ResponseData> {
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    await this.#kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept };
+    const dispatcher = shareDispatcher(this.#kc, ctx.getDispatcher());
+    const res = await request(url, {
+      method: 'GET',
+      headers,
+      signal,
+      ...(dispatcher !== undefined ? { dispatcher } : {}),
+      // A watch may legitimately be quiet for minutes; the reflector's stall detection owns that.
+      ...(watch ? { bodyTimeout: 0 } : {}),
+    });
+    if (res.statusCode !== 200) {
+      let body = '';
+      try {
+        body = await res.body.text();
+      } catch {
+        // The status code alone still tells the story.
+      }
+      throw apiStatusErrorFrom(res.statusCode, res.headers, body, `GET ${url.pathname}`);
+    }
+    return res;
+  }
+
+  /** One LIST page. Items get `kind`/`apiVersion` from the list when they lack them. */
+  async list(options: ListOptions): Promise<ListPage<T>> {
+    const url = this.#url({
+      resourceVersion: options.resourceVersion,
+      resourceVersionMatch: options.resourceVersion ? options.resourceVersionMatch : undefined,
+      limit: options.limit && options.limit > 0 ? options.limit : undefined,
+      continue: options.continue,
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+    });
+    const res = await this.#get(
+      url,
+      this.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json',
+      options.signal,
+      false,
+    );
+    const body = JSON.parse(await res.body.text()) as ListBody<T>;
+    const items = body.items ?? [];
+    const listKind = body.kind ?? '';
+    const kind = listKind.endsWith('List') ? listKind.slice(0, -4) : this.resource.kind;
+    const apiVersion = body.apiVersion;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (item.kind === undefined) item.kind = kind;
+      if (item.apiVersion === undefined) item.apiVersion = apiVersion;
+    }
+    const meta = body.metadata ?? {};
+    return {
+      items,
+      resourceVersion: meta.resourceVersion ?? '',
+      continue: meta.continue || undefined,
+      remainingItemCount: meta.remainingItemCount,
+    };
+  }
+
+  /** A WATCH stream; the request is sent when iteration starts. */
+  watch(options: WatchOptions): AsyncIterable<WatchEvent<T>> {
+    return { [Symbol.asyncIterator]: () => this.#events(options) };
+  }
+
+  async *#events(options: WatchOptions): AsyncGenerator<WatchEvent<T>, void, undefined> {
+    const url = this.#url({
+      watch: 1,
+      resourceVersion: options.resourceVersion,
+      resourceVersionMatch: options.resourceVersionMatch,
+      allowWatchBookmarks: options.allowWatchBookmarks,
+      sendInitialEvents: options.sendInitialEvents,
+      timeoutSeconds: options.timeoutSeconds,
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+    });
+    const res = await this.#get(
+      url,
+      this.metadataOnly ? METADATA_WATCH_ACCEPT : 'application/json',
+      options.signal,
+      true,
+    );
+    options.onOpen?.();
+    const onBytes = options.onBytes;
+    const decoder = new JsonLinesDecoder();
+    const out: unknown[] = [];
+    let finished = false;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        onBytes?.(chunk.length);
+        let failure: unknown;
+        try {
+          decoder.write(chunk, out);
+        } catch (err) {
+          failure = err;
+        }
+        for (let i = 0; i < out.length; i++) {
+          const value = out[i];
+          if (
+            !isObject(value) ||
+            typeof value.type !== 'string' ||
+            !EVENT_TYPES.has(value.type) ||
+            !isObject(value.object)
+          ) {
+            throw new MalformedWatchLineError(preview(value), 0, 'not a watch event');
+          }
+          yield value as unknown as WatchEvent<T>;
+        }
+        out.length = 0;
+        if (failure !== undefined) throw failure;
+      }
+      finished = true;
+      decoder.end();
+    } finally {
+      if (!finished) res.body.destroy();
+    }
+  }
+}
