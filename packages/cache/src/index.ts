@@ -7,3 +7,6 @@ export * from './keys.js';
 export * from './index-funcs.js';
 export * from './store.js';
 export * from './store-errors.js';
+export * from './backoff.js';
+export * from './reflector-errors.js';
+export * from './reflector.js';

@@ -1,1 +1,4 @@
 export {};
+export * from './api-errors.js';
+export * from './json-lines.js';
+export * from './kube-lister-watcher.js';
