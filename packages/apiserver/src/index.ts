@@ -1,1 +1,5 @@
 export {};
+export * from './server.js';
+export * from './faults.js';
+export * from './kubeconfig.js';
+export * from './resources.js';

@@ -1,0 +1,138 @@
+/** CustomResourceDefinition handling: validation, status, and the resources a CRD serves. */
+import type { KubeObject } from '@kubecache/cache';
+import type { PrinterColumn, ResourceInfo } from './resources.js';
+import { ALL_VERBS } from './resources.js';
+import { invalid } from './status.js';
+import { nowTimestamp } from './storage.js';
+
+interface CrdNames {
+  plural?: string;
+  singular?: string;
+  kind?: string;
+  listKind?: string;
+  shortNames?: string[];
+}
+interface CrdVersion {
+  name?: string;
+  served?: boolean;
+  storage?: boolean;
+  subresources?: { status?: unknown; scale?: unknown };
+  additionalPrinterColumns?: PrinterColumn[];
+}
+interface CrdSpec {
+  group?: string;
+  names?: CrdNames;
+  scope?: string;
+  versions?: CrdVersion[];
+}
+
+function specOf(obj: KubeObject): CrdSpec {
+  const spec = (obj as { spec?: unknown }).spec;
+  return typeof spec === 'object' && spec !== null ? (spec as CrdSpec) : {};
+}
+
+/** Validates a CRD the way the real server does for the fields we rely on (422 otherwise). */
+export function validateCrd(obj: KubeObject): void {
+  const spec = specOf(obj);
+  const name = obj.metadata?.name ?? '';
+  const causes: { field: string; message: string; reason?: string }[] = [];
+  if (typeof spec.group !== 'string' || spec.group === '')
+    causes.push({ field: 'spec.group', message: 'Required value' });
+  if (typeof spec.names?.plural !== 'string' || spec.names.plural === '') {
+    causes.push({ field: 'spec.names.plural', message: 'Required value' });
+  }
+  if (typeof spec.names?.kind !== 'string' || spec.names.kind === '') {
+    causes.push({ field: 'spec.names.kind', message: 'Required value' });
+  }
+  if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') {
+    causes.push({
+      field: 'spec.scope',
+      message: 'Unsupported value: must be Namespaced or Cluster',
+      reason: 'FieldValueNotSupported',
+    });
+  }
+  if (!Array.isArray(spec.versions) || spec.versions.length === 0) {
+    causes.push({
+      field: 'spec.versions',
+      message: 'Invalid value: must have exactly one version marked as storage version',
+      reason: 'FieldValueInvalid',
+    });
+  } else if (spec.versions.filter((v) => v.storage === true).length !== 1) {
+    causes.push({
+      field: 'spec.versions',
+      message: 'Invalid value: must have exactly one version marked as storage version',
+      reason: 'FieldValueInvalid',
+    });
+  }
+  if (causes.length === 0 && name !== '' && name !== `${spec.names!.plural!}.${spec.group!}`) {
+    causes.push({
+      field: 'metadata.name',
+      message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group`,
+      reason: 'FieldValueInvalid',
+    });
+  }
+  if (causes.length > 0)
+    throw invalid('apiextensions.k8s.io', 'CustomResourceDefinition', name, causes);
+}
+
+/** Sets the status a real server reports once a CRD is established. */
+export function establishCrd(obj: KubeObject): void {
+  const spec = specOf(obj);
+  const now = nowTimestamp();
+  const storage = spec.versions?.find((v) => v.storage === true)?.name;
+  const names = spec.names ?? {};
+  (obj as { status?: unknown }).status = {
+    conditions: [
+      {
+        type: 'NamesAccepted',
+        status: 'True',
+        lastTransitionTime: now,
+        reason: 'NoConflicts',
+        message: 'no conflicts found',
+      },
+      {
+        type: 'Established',
+        status: 'True',
+        lastTransitionTime: now,
+        reason: 'InitialNamesAccepted',
+        message: 'the initial names have been accepted',
+      },
+    ],
+    acceptedNames: {
+      plural: names.plural,
+      singular: names.singular ?? names.kind?.toLowerCase(),
+      kind: names.kind,
+      listKind: names.listKind ?? `${names.kind ?? ''}List`,
+      ...(names.shortNames !== undefined ? { shortNames: names.shortNames } : {}),
+    },
+    storedVersions: storage !== undefined ? [storage] : [],
+  };
+}
+
+/** The resources (one per served version) a stored CRD defines. */
+export function crdResources(obj: KubeObject): ResourceInfo[] {
+  const spec = specOf(obj);
+  const names = spec.names ?? {};
+  const kind = names.kind ?? '';
+  return (spec.versions ?? [])
+    .filter((v) => v.served !== false && typeof v.name === 'string')
+    .map((v) => {
+      const subresources: string[] = [];
+      if (v.subresources?.status !== undefined) subresources.push('status');
+      if (v.subresources?.scale !== undefined) subresources.push('scale');
+      return {
+        group: spec.group ?? '',
+        version: v.name!,
+        resource: names.plural ?? '',
+        singular: names.singular ?? kind.toLowerCase(),
+        kind,
+        listKind: names.listKind ?? `${kind}List`,
+        namespaced: spec.scope !== 'Cluster',
+        shortNames: names.shortNames ?? [],
+        verbs: ALL_VERBS,
+        custom: true,
+        subresources,
+        printerColumns: v.additionalPrinterColumns ?? [],
+      };
+    });
+}

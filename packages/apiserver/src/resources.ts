@@ -1,0 +1,166 @@
+/**
+ * The resource table: which group/version/resource the server serves, its kind, scope, verbs and
+ * short names. Built-ins are fixed; CustomResourceDefinitions add entries at runtime.
+ */
+
+/** One served resource (one group/version/resource). */
+export interface ResourceInfo {
+  /** API group; `''` for the core group. */
+  readonly group: string;
+  readonly version: string;
+  /** Plural resource name as in URLs, e.g. `configmaps`. */
+  readonly resource: string;
+  readonly singular: string;
+  readonly kind: string;
+  readonly listKind: string;
+  readonly namespaced: boolean;
+  readonly shortNames: readonly string[];
+  readonly verbs: readonly string[];
+  /** True for resources defined by a CustomResourceDefinition (served as unstructured JSON). */
+  readonly custom: boolean;
+  /** Subresources served as plain sub-paths (`status`, `scale`). */
+  readonly subresources: readonly string[];
+  /** The CRD's additionalPrinterColumns, used for kubectl's Table output. */
+  readonly printerColumns?: readonly PrinterColumn[];
+}
+
+/** A CRD additionalPrinterColumn. */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly jsonPath: string;
+  readonly description?: string;
+  readonly priority?: number;
+  readonly format?: string;
+}
+
+/** The verbs every served resource supports. */
+export const ALL_VERBS: readonly string[] = [
+  'create',
+  'delete',
+  'deletecollection',
+  'get',
+  'list',
+  'patch',
+  'update',
+  'watch',
+];
+
+/** `apiVersion` of a resource: `v1` for the core group, `group/version` otherwise. */
+export function apiVersionOf(info: { group: string; version: string }): string {
+  return info.group === '' ? info.version : `${info.group}/${info.version}`;
+}
+
+/** The storage key of a group/resource (versions share storage). */
+export function groupResourceKey(group: string, resource: string): string {
+  return group === '' ? resource : `${resource}.${group}`;
+}
+
+function builtin(
+  group: string,
+  version: string,
+  resource: string,
+  kind: string,
+  namespaced: boolean,
+  shortNames: readonly string[] = [],
+  subresources: readonly string[] = [],
+): ResourceInfo {
+  return {
+    group,
+    version,
+    resource,
+    singular: kind.toLowerCase(),
+    kind,
+    listKind: `${kind}List`,
+    namespaced,
+    shortNames,
+    verbs: ALL_VERBS,
+    custom: false,
+    subresources,
+  };
+}
+
+/** The built-in resources served out of the box. */
+export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
+  builtin('', 'v1', 'namespaces', 'Namespace', false, ['ns'], ['status']),
+  builtin('', 'v1', 'configmaps', 'ConfigMap', true, ['cm']),
+  builtin('', 'v1', 'secrets', 'Secret', true),
+  builtin('', 'v1', 'pods', 'Pod', true, ['po'], ['status']),
+  builtin('', 'v1', 'services', 'Service', true, ['svc'], ['status']),
+  builtin('', 'v1', 'events', 'Event', true, ['ev']),
+  builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa']),
+  builtin('', 'v1', 'nodes', 'Node', false, ['no'], ['status']),
+  builtin('apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['status', 'scale']),
+  builtin('apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], ['status', 'scale']),
+  builtin('apps', 'v1', 'statefulsets', 'StatefulSet', true, ['sts'], ['status', 'scale']),
+  builtin('apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], ['status']),
+  builtin('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
+  builtin('events.k8s.io', 'v1', 'events', 'Event', true, ['ev']),
+  builtin(
+    'apiextensions.k8s.io',
+    'v1',
+    'customresourcedefinitions',
+    'CustomResourceDefinition',
+    false,
+    ['crd', 'crds'],
+    ['status'],
+  ),
+];
+
+/**
+ * The mutable registry of served resources, indexed by group/version/resource and by
+ * group/version/kind.
+ */
+export class ResourceRegistry {
+  readonly #byPath = new Map<string, ResourceInfo>();
+  readonly #byKind = new Map<string, ResourceInfo>();
+
+  constructor(initial: readonly ResourceInfo[] = BUILTIN_RESOURCES) {
+    for (const info of initial) this.add(info);
+  }
+
+  add(info: ResourceInfo): void {
+    this.#byPath.set(`${info.group}/${info.version}/${info.resource}`, info);
+    this.#byKind.set(`${apiVersionOf(info)}/${info.kind}`, info);
+  }
+
+  remove(info: ResourceInfo): void {
+    this.#byPath.delete(`${info.group}/${info.version}/${info.resource}`);
+    this.#byKind.delete(`${apiVersionOf(info)}/${info.kind}`);
+  }
+
+  get(group: string, version: string, resource: string): ResourceInfo | undefined {
+    return this.#byPath.get(`${group}/${version}/${resource}`);
+  }
+
+  byKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+    return this.#byKind.get(`${apiVersion}/${kind}`);
+  }
+
+  all(): ResourceInfo[] {
+    return [...this.#byPath.values()];
+  }
+
+  /** Group names with their versions, in registration order (core group excluded). */
+  groups(): Map<string, string[]> {
+    const groups = new Map<string, string[]>();
+    for (const info of this.#byPath.values()) {
+      if (info.group === '') continue;
+      const versions = groups.get(info.group) ?? [];
+      if (!versions.includes(info.version)) versions.push(info.version);
+      groups.set(info.group, versions);
+    }
+    return groups;
+  }
+
+  hasGroupVersion(group: string, version: string): boolean {
+    for (const info of this.#byPath.values()) {
+      if (info.group === group && info.version === version) return true;
+    }
+    return false;
+  }
+
+  forGroupVersion(group: string, version: string): ResourceInfo[] {
+    return this.all().filter((i) => i.group === group && i.version === version);
+  }
+}

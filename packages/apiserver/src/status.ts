@@ -1,0 +1,120 @@
+import { ApiStatusError } from '@kubecache/cache';
+import type { Status } from '@kubecache/cache';
+
+/** The `reason` values the server puts in `Status` objects (the real server's spellings). */
+export type StatusReason =
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Invalid'
+  | 'BadRequest'
+  | 'Gone'
+  | 'Expired'
+  | 'TooManyRequests'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'MethodNotAllowed'
+  | 'RequestEntityTooLarge'
+  | 'UnsupportedMediaType'
+  | 'NotAcceptable'
+  | 'InternalError'
+  | 'Timeout'
+  | 'ServiceUnavailable'
+  | '';
+
+/** Builds a failure `Status` object. */
+export function failureStatus(
+  code: number,
+  reason: StatusReason,
+  message: string,
+  details?: Status['details'],
+): Status {
+  const status: Status = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  };
+  if (details !== undefined) status.details = details;
+  return status;
+}
+
+/** Throws-ready error carrying a failure Status; the HTTP layer writes it as the response. */
+export function statusError(
+  code: number,
+  reason: StatusReason,
+  message: string,
+  details?: Status['details'],
+): ApiStatusError {
+  return new ApiStatusError(code, message, {
+    status: failureStatus(code, reason, message, details),
+  });
+}
+
+/** Identifies an object in error messages: `configmaps "x"` or `myapps.my.domain "x"`. */
+export function qualified(group: string, resource: string): string {
+  return group === '' ? resource : `${resource}.${group}`;
+}
+
+export function notFound(group: string, resource: string, name: string): ApiStatusError {
+  return statusError(404, 'NotFound', `${qualified(group, resource)} "${name}" not found`, {
+    name,
+    group,
+    kind: resource,
+  });
+}
+
+export function alreadyExists(group: string, resource: string, name: string): ApiStatusError {
+  return statusError(
+    409,
+    'AlreadyExists',
+    `${qualified(group, resource)} "${name}" already exists`,
+    { name, group, kind: resource },
+  );
+}
+
+export function conflict(group: string, resource: string, name: string): ApiStatusError {
+  return statusError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualified(group, resource)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    { name, group, kind: resource },
+  );
+}
+
+export function invalid(
+  group: string,
+  kind: string,
+  name: string,
+  causes: { field: string; message: string; reason?: string }[],
+): ApiStatusError {
+  const text = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
+  return statusError(422, 'Invalid', `${kind} "${name}" is invalid: ${text}`, {
+    name,
+    group,
+    kind,
+    causes: causes.map((c) => ({
+      reason: c.reason ?? 'FieldValueRequired',
+      message: c.message,
+      field: c.field,
+    })),
+  });
+}
+
+export function badRequest(message: string): ApiStatusError {
+  return statusError(400, 'BadRequest', message);
+}
+
+export function expired(message: string): ApiStatusError {
+  return statusError(410, 'Expired', message);
+}
+
+/** Converts anything thrown inside a handler into an ApiStatusError with a Status body. */
+export function toStatusError(err: unknown): ApiStatusError {
+  if (err instanceof ApiStatusError && err.status !== undefined) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return statusError(500, 'InternalError', `Internal error occurred: ${message}`);
+}

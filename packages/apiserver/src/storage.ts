@@ -1,0 +1,861 @@
+/**
+ * In-memory object storage: one map per group/resource, a single global resourceVersion counter,
+ * and a bounded ring buffer of pre-serialized change events that watches replay from.
+ *
+ * Speed is the point of the layout. Every object is serialized exactly once, when it is written;
+ * LIST responses are string concatenations of those cached strings and watch events reuse them, so
+ * serving 100k objects never re-serializes anything. Stored objects are never mutated: a write
+ * replaces the entry, so a LIST that captured the entries can keep streaming them asynchronously.
+ */
+import { randomUUID } from 'node:crypto';
+import type { KubeObject } from '@kubecache/cache';
+import type { ResourceInfo } from './resources.js';
+import { apiVersionOf, groupResourceKey } from './resources.js';
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  expired,
+  invalid,
+  notFound,
+  statusError,
+} from './status.js';
+
+/** The structural part of a label selector the storage needs. */
+export interface LabelMatcher {
+  matches(labels: Readonly<Record<string, string>> | undefined): boolean;
+  isEverything(): boolean;
+}
+
+/** The structural part of a field selector the storage needs. */
+export interface FieldMatcher {
+  matches(obj: KubeObject): boolean;
+  isEverything(): boolean;
+}
+
+/** One stored object version with its cached serializations. Never mutated after creation. */
+export interface StoredObject {
+  /** `namespace/name` or `name`. */
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly rv: number;
+  readonly obj: KubeObject;
+  /** The object as JSON, starting with `{"apiVersion":…,"kind":…,`. */
+  readonly json: string;
+  /** Length of the `{"apiVersion":…,"kind":…,` prefix, so list items can drop the type fields. */
+  readonly typePrefixLength: number;
+}
+
+/** A change event in the history ring. */
+export interface StorageEvent {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly rv: number;
+  /** Group/resource storage key. */
+  readonly resourceKey: string;
+  readonly object: StoredObject;
+  /** The previous version (MODIFIED, DELETED), used for selector transitions and snapshots. */
+  readonly prev: StoredObject | undefined;
+  /** Lazily cached wire lines, keyed by event type + representation. */
+  lines?: Map<string, string>;
+}
+
+/** Per-resource storage: the objects plus a lazily maintained sorted key order for paging. */
+export class ResourceStore {
+  readonly key: string;
+  info: ResourceInfo;
+  readonly items = new Map<string, StoredObject>();
+  #sorted: string[] | undefined;
+
+  constructor(info: ResourceInfo) {
+    this.info = info;
+    this.key = groupResourceKey(info.group, info.resource);
+  }
+
+  /** Keys in lexical order (what etcd gives the real server); rebuilt only after adds/deletes. */
+  sortedKeys(): string[] {
+    this.#sorted ??= [...this.items.keys()].sort();
+    return this.#sorted;
+  }
+
+  set(obj: StoredObject, isNew: boolean): void {
+    this.items.set(obj.key, obj);
+    if (isNew) this.#sorted = undefined;
+  }
+
+  remove(key: string): void {
+    this.items.delete(key);
+    this.#sorted = undefined;
+  }
+}
+
+/** Result of a LIST against storage. */
+export interface ListResult {
+  readonly items: StoredObject[];
+  readonly resourceVersion: number;
+  readonly continue?: string;
+  readonly remainingItemCount?: number;
+}
+
+/** LIST parameters (already parsed). */
+export interface StorageListOptions {
+  readonly namespace?: string;
+  readonly label?: LabelMatcher;
+  readonly field?: FieldMatcher;
+  readonly limit?: number;
+  readonly continueToken?: string;
+  readonly resourceVersion?: string;
+  readonly resourceVersionMatch?: string;
+}
+
+/** Options of a write. */
+export interface WriteOptions {
+  /** Write only the `status` (true) or everything but the status (false, default for resources with a status subresource). */
+  readonly subresource?: 'status' | undefined;
+  readonly dryRun?: boolean;
+}
+
+const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function randomSuffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
+  return s;
+}
+
+/** RFC 3339 with second precision, as the real server writes timestamps. */
+export function nowTimestamp(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+type MutableMeta = Record<string, unknown> & {
+  name?: string;
+  namespace?: string;
+  generateName?: string;
+  resourceVersion?: string;
+  uid?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  finalizers?: string[];
+  labels?: Record<string, string>;
+};
+type MutableObject = Record<string, unknown> & {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: MutableMeta;
+};
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stableEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The content whose change bumps `metadata.generation`. */
+function generationContent(obj: MutableObject, custom: boolean): unknown {
+  if (!custom) return obj['spec'];
+  const rest: Record<string, unknown> = {};
+  for (const k of Object.keys(obj)) {
+    if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') rest[k] = obj[k];
+  }
+  return rest;
+}
+
+/**
+ * Serializes with `apiVersion` and `kind` first so that list items can strip them by slicing (the
+ * real server omits type fields from items of built-in lists).
+ */
+export function serialize(
+  obj: MutableObject,
+  apiVersion: string,
+  kind: string,
+): { json: string; typePrefixLength: number; obj: KubeObject } {
+  const ordered: Record<string, unknown> = { apiVersion, kind, metadata: obj.metadata };
+  for (const k of Object.keys(obj)) {
+    if (k !== 'apiVersion' && k !== 'kind' && k !== 'metadata') ordered[k] = obj[k];
+  }
+  const json = JSON.stringify(ordered);
+  const prefix = `{"apiVersion":${JSON.stringify(apiVersion)},"kind":${JSON.stringify(kind)},`;
+  return { json, typePrefixLength: prefix.length, obj: ordered as KubeObject };
+}
+
+interface ContinueToken {
+  readonly rv: number;
+  readonly start: string;
+}
+
+function encodeContinue(token: ContinueToken): string {
+  return Buffer.from(
+    JSON.stringify({ v: 'meta.k8s.io/v1', rv: token.rv, start: token.start }),
+  ).toString('base64url');
+}
+
+function decodeContinue(text: string): ContinueToken {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (
+      isPlainObject(parsed) &&
+      typeof parsed['rv'] === 'number' &&
+      typeof parsed['start'] === 'string'
+    ) {
+      return { rv: parsed['rv'], start: parsed['start'] };
+    }
+  } catch {
+    // fall through
+  }
+  throw badRequest(`continue key is not valid: ${text}`);
+}
+
+/** Lower bound: the first index whose key is > `after`. */
+function firstAfter(keys: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function parseRv(text: string): number {
+  if (!/^\d+$/.test(text)) throw badRequest(`invalid resource version "${text}"`);
+  return Number(text);
+}
+
+/**
+ * The object storage. All methods are synchronous: a write, its history entry and its fan-out to
+ * watches happen in one tick, so no reader ever sees half of it and no watch misses an event
+ * between its snapshot and its registration.
+ */
+export class Storage {
+  #rv: number;
+  /** Watches from an RV older than this get 410 Expired (the history no longer covers them). */
+  #compactedRv: number;
+  readonly #stores = new Map<string, ResourceStore>();
+  readonly #ring: (StorageEvent | undefined)[];
+  #ringHead = 0; // index of the oldest event
+  #ringCount = 0;
+  readonly #listeners: ((event: StorageEvent) => void)[] = [];
+
+  constructor(options: { historySize?: number; initialResourceVersion?: number } = {}) {
+    this.#rv = options.initialResourceVersion ?? 1;
+    this.#compactedRv = this.#rv;
+    this.#ring = new Array<StorageEvent | undefined>(Math.max(1, options.historySize ?? 100_000));
+  }
+
+  /** The current (latest) resourceVersion. */
+  get resourceVersion(): number {
+    return this.#rv;
+  }
+
+  /** The oldest resourceVersion a watch may start from. */
+  get compactedResourceVersion(): number {
+    return this.#compactedRv;
+  }
+
+  /** Subscribes to every committed change (synchronously, in commit order). */
+  onEvent(listener: (event: StorageEvent) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  store(info: ResourceInfo): ResourceStore {
+    const key = groupResourceKey(info.group, info.resource);
+    let store = this.#stores.get(key);
+    if (store === undefined) {
+      store = new ResourceStore(info);
+      this.#stores.set(key, store);
+    }
+    return store;
+  }
+
+  /** Drops the whole history: every watch or continue token from an older RV now gets 410. */
+  compact(): void {
+    this.#ring.fill(undefined);
+    this.#ringHead = 0;
+    this.#ringCount = 0;
+    this.#compactedRv = this.#rv;
+  }
+
+  /** History events with rv > `after`, in order (optionally only of one resource). */
+  eventsAfter(after: number, resourceKey?: string): StorageEvent[] {
+    const out: StorageEvent[] = [];
+    const cap = this.#ring.length;
+    let lo = 0;
+    let hi = this.#ringCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#ring[(this.#ringHead + mid) % cap]!.rv <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.#ringCount; i++) {
+      const ev = this.#ring[(this.#ringHead + i) % cap]!;
+      if (resourceKey === undefined || ev.resourceKey === resourceKey) out.push(ev);
+    }
+    return out;
+  }
+
+  #record(event: StorageEvent): void {
+    const cap = this.#ring.length;
+    if (this.#ringCount === cap) {
+      // Evict the oldest event: a watch from before it can no longer be served.
+      this.#compactedRv = this.#ring[this.#ringHead]!.rv;
+      this.#ring[this.#ringHead] = event;
+      this.#ringHead = (this.#ringHead + 1) % cap;
+    } else {
+      this.#ring[(this.#ringHead + this.#ringCount) % cap] = event;
+      this.#ringCount++;
+    }
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  #checkType(info: ResourceInfo, obj: MutableObject): void {
+    if (obj.apiVersion !== undefined && typeof obj.apiVersion !== 'string') {
+      throw badRequest("couldn't get version/kind; json parse error: apiVersion must be a string");
+    }
+    if (obj.kind !== undefined && typeof obj.kind !== 'string') {
+      throw badRequest("couldn't get version/kind; json parse error: kind must be a string");
+    }
+    const meta: unknown = obj.metadata;
+    if (meta !== undefined && meta !== null && !isPlainObject(meta)) {
+      throw badRequest('metadata must be an object');
+    }
+    if (isPlainObject(meta)) {
+      const causes: { field: string; message: string; reason?: string }[] = [];
+      for (const f of ['name', 'generateName', 'namespace', 'resourceVersion', 'uid']) {
+        if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== 'string') {
+          causes.push({
+            field: `metadata.${f}`,
+            message: 'Invalid value: must be a string',
+            reason: 'FieldValueInvalid',
+          });
+        }
+      }
+      for (const f of ['labels', 'annotations']) {
+        const m = meta[f];
+        if (
+          m !== undefined &&
+          m !== null &&
+          (!isPlainObject(m) || Object.values(m).some((v) => typeof v !== 'string'))
+        ) {
+          causes.push({
+            field: `metadata.${f}`,
+            message: 'Invalid value: must be a map of strings',
+            reason: 'FieldValueInvalid',
+          });
+        }
+      }
+      const fin = meta['finalizers'];
+      if (
+        fin !== undefined &&
+        fin !== null &&
+        (!Array.isArray(fin) || fin.some((v) => typeof v !== 'string'))
+      ) {
+        causes.push({
+          field: 'metadata.finalizers',
+          message: 'Invalid value: must be a list of strings',
+          reason: 'FieldValueInvalid',
+        });
+      }
+      if (causes.length > 0)
+        throw invalid(
+          info.group,
+          info.kind,
+          typeof meta['name'] === 'string' ? meta['name'] : '',
+          causes,
+        );
+      for (const f of [
+        'labels',
+        'annotations',
+        'finalizers',
+        'name',
+        'generateName',
+        'namespace',
+        'resourceVersion',
+      ]) {
+        if (meta[f] === null) delete meta[f];
+      }
+    }
+    const apiVersion = apiVersionOf(info);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== '' && obj.apiVersion !== apiVersion) {
+      // Other served versions of the same CRD share storage; anything else is a mismatch.
+      const group = obj.apiVersion.includes('/') ? obj.apiVersion.split('/')[0] : '';
+      if (!info.custom || group !== info.group) {
+        throw badRequest(
+          `the API version in the data (${obj.apiVersion}) does not match the expected API version (${apiVersion})`,
+        );
+      }
+    }
+    if (obj.kind !== undefined && obj.kind !== '' && obj.kind !== info.kind) {
+      throw badRequest(
+        `the kind in the data (${obj.kind}) does not match the expected kind (${info.kind})`,
+      );
+    }
+  }
+
+  #commit(
+    store: ResourceStore,
+    obj: MutableObject,
+    type: StorageEvent['type'],
+    prev: StoredObject | undefined,
+    rv: number,
+  ): StoredObject {
+    const info = store.info;
+    const meta = obj.metadata!;
+    meta.resourceVersion = String(rv);
+    const apiVersion =
+      prev !== undefined && info.custom
+        ? (prev.obj.apiVersion ?? apiVersionOf(info))
+        : apiVersionOf(info);
+    const {
+      json,
+      typePrefixLength,
+      obj: ordered,
+    } = serialize(obj, obj.apiVersion ?? apiVersion, info.kind);
+    const namespace = info.namespaced ? (meta.namespace ?? '') : '';
+    const name = meta.name!;
+    const stored: StoredObject = {
+      key: namespace === '' ? name : `${namespace}/${name}`,
+      namespace,
+      name,
+      rv,
+      obj: ordered,
+      json,
+      typePrefixLength,
+    };
+    if (type === 'DELETED') store.remove(stored.key);
+    else store.set(stored, prev === undefined);
+    this.#rv = rv;
+    this.#record({ type, rv, resourceKey: store.key, object: stored, prev });
+    return stored;
+  }
+
+  /** Creates an object (POST). `obj` is owned by the storage afterwards. */
+  create(
+    info: ResourceInfo,
+    input: KubeObject,
+    options: { namespace?: string; dryRun?: boolean } = {},
+  ): StoredObject {
+    const obj = input as MutableObject;
+    if (!isPlainObject(obj)) throw badRequest('the body of the request was not a JSON object');
+    this.#checkType(info, obj);
+    const meta: MutableMeta = isPlainObject(obj.metadata) ? (obj.metadata as MutableMeta) : {};
+    obj.metadata = meta;
+    if (info.namespaced) {
+      const ns = options.namespace ?? meta.namespace;
+      if (
+        meta.namespace !== undefined &&
+        meta.namespace !== '' &&
+        options.namespace !== undefined &&
+        meta.namespace !== options.namespace
+      ) {
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      }
+      if (ns === undefined || ns === '') {
+        throw invalid(info.group, info.kind, meta.name ?? '', [
+          { field: 'metadata.namespace', message: 'Required value' },
+        ]);
+      }
+      meta.namespace = ns;
+    } else {
+      delete meta.namespace;
+    }
+    const store = this.store(info);
+    if (typeof meta.name !== 'string' || meta.name === '') {
+      if (typeof meta.generateName === 'string' && meta.generateName !== '') {
+        let name = meta.generateName + randomSuffix();
+        const prefix = info.namespaced ? `${meta.namespace}/` : '';
+        while (store.items.has(prefix + name)) name = meta.generateName + randomSuffix();
+        meta.name = name;
+      } else {
+        throw invalid(info.group, info.kind, '', [
+          { field: 'metadata.name', message: 'Required value: name or generateName is required' },
+        ]);
+      }
+    }
+    if (!DNS_SUBDOMAIN.test(meta.name) || meta.name.length > 253) {
+      throw invalid(info.group, info.kind, meta.name, [
+        {
+          field: 'metadata.name',
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: "${meta.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+        },
+      ]);
+    }
+    const key = info.namespaced ? `${meta.namespace}/${meta.name}` : meta.name;
+    if (store.items.has(key)) throw alreadyExists(info.group, info.resource, meta.name);
+    if (meta.resourceVersion !== undefined && meta.resourceVersion !== '') {
+      throw invalid(info.group, info.kind, meta.name, [
+        {
+          field: 'metadata.resourceVersion',
+          reason: 'FieldValueInvalid',
+          message: 'Invalid value: resourceVersion may not be set on objects to be created',
+        },
+      ]);
+    }
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowTimestamp();
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    if (obj['spec'] !== undefined || info.custom) meta.generation = 1;
+    else delete meta.generation;
+    obj.apiVersion ??= apiVersionOf(info);
+    const rv = this.#rv + 1;
+    if (options.dryRun === true) return this.#dry(store, obj, rv);
+    return this.#commit(store, obj, 'ADDED', undefined, rv);
+  }
+
+  #dry(store: ResourceStore, obj: MutableObject, rv: number): StoredObject {
+    const meta = obj.metadata!;
+    meta.resourceVersion = String(rv);
+    const {
+      json,
+      typePrefixLength,
+      obj: ordered,
+    } = serialize(obj, obj.apiVersion ?? apiVersionOf(store.info), store.info.kind);
+    return {
+      key: '',
+      namespace: meta.namespace ?? '',
+      name: meta.name ?? '',
+      rv,
+      obj: ordered,
+      json,
+      typePrefixLength,
+    };
+  }
+
+  get(info: ResourceInfo, namespace: string | undefined, name: string): StoredObject {
+    const store = this.store(info);
+    const key = info.namespaced ? `${namespace ?? ''}/${name}` : name;
+    const found = store.items.get(key);
+    if (found === undefined) throw notFound(info.group, info.resource, name);
+    return found;
+  }
+
+  tryGet(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): StoredObject | undefined {
+    const key = info.namespaced ? `${namespace ?? ''}/${name}` : name;
+    return this.store(info).items.get(key);
+  }
+
+  /**
+   * Replaces an object (PUT). A non-empty `metadata.resourceVersion` is a precondition (409 on
+   * mismatch). For resources with a status subresource, a main-resource update keeps the stored
+   * status and a status update keeps everything else, as the real server does.
+   */
+  update(
+    info: ResourceInfo,
+    input: KubeObject,
+    options: { namespace?: string; name?: string } & WriteOptions = {},
+  ): StoredObject {
+    const obj = input as MutableObject;
+    if (!isPlainObject(obj)) throw badRequest('the body of the request was not a JSON object');
+    this.#checkType(info, obj);
+    const meta: MutableMeta = isPlainObject(obj.metadata) ? (obj.metadata as MutableMeta) : {};
+    obj.metadata = meta;
+    if (options.name !== undefined && meta.name !== undefined && meta.name !== options.name) {
+      throw badRequest(
+        `the name of the object (${meta.name}) does not match the name on the URL (${options.name})`,
+      );
+    }
+    const name = meta.name ?? options.name;
+    if (name === undefined || name === '') {
+      throw invalid(info.group, info.kind, '', [
+        { field: 'metadata.name', message: 'Required value: name is required' },
+      ]);
+    }
+    meta.name = name;
+    if (info.namespaced) {
+      if (
+        meta.namespace !== undefined &&
+        meta.namespace !== '' &&
+        options.namespace !== undefined &&
+        meta.namespace !== options.namespace
+      ) {
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      }
+      meta.namespace = options.namespace ?? meta.namespace;
+    } else {
+      delete meta.namespace;
+    }
+    const store = this.store(info);
+    const current = this.get(info, meta.namespace, name);
+    if (
+      meta.resourceVersion !== undefined &&
+      meta.resourceVersion !== '' &&
+      meta.resourceVersion !== String(current.rv)
+    ) {
+      throw conflict(info.group, info.resource, name);
+    }
+    const old = current.obj as MutableObject;
+    const oldMeta = old.metadata!;
+    const hasStatus = info.subresources.includes('status');
+    let next: MutableObject = obj;
+    if (options.subresource === 'status') {
+      // Only the status changes (plus metadata the real server lets through: none we model).
+      next = { ...(JSON.parse(current.json) as MutableObject), status: obj['status'] };
+    } else if (hasStatus) {
+      if (old['status'] === undefined) delete next['status'];
+      else next['status'] = old['status'];
+    }
+    const nextMeta = next.metadata!;
+    // Immutable and server-owned fields.
+    nextMeta.uid = oldMeta.uid;
+    nextMeta.creationTimestamp = oldMeta.creationTimestamp;
+    if (oldMeta.deletionTimestamp !== undefined) {
+      nextMeta.deletionTimestamp = oldMeta.deletionTimestamp;
+      nextMeta.deletionGracePeriodSeconds = oldMeta.deletionGracePeriodSeconds;
+    } else {
+      delete nextMeta.deletionTimestamp;
+      delete nextMeta.deletionGracePeriodSeconds;
+    }
+    if (oldMeta.generation !== undefined) {
+      nextMeta.generation = stableEqual(
+        generationContent(old, info.custom),
+        generationContent(next, info.custom),
+      )
+        ? oldMeta.generation
+        : oldMeta.generation + 1;
+    }
+    next.apiVersion =
+      next.apiVersion === undefined || next.apiVersion === '' ? old.apiVersion : next.apiVersion;
+    const rv = this.#rv + 1;
+    if (options.dryRun === true) return this.#dry(store, next, rv);
+    // Clearing the last finalizer of an object being deleted completes the deletion.
+    const finalizers = nextMeta.finalizers;
+    if (
+      nextMeta.deletionTimestamp !== undefined &&
+      (finalizers === undefined || finalizers.length === 0)
+    ) {
+      return this.#commit(store, next, 'DELETED', current, rv);
+    }
+    return this.#commit(store, next, 'MODIFIED', current, rv);
+  }
+
+  /**
+   * Deletes an object. With finalizers, only sets `deletionTimestamp` (the object stays until an
+   * update clears them). Returns the final (or terminating) object and whether it is gone.
+   */
+  delete(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    options: { preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean } = {},
+  ): { object: StoredObject; deleted: boolean } {
+    const store = this.store(info);
+    const current = this.get(info, namespace, name);
+    const pre = options.preconditions;
+    if (pre?.uid !== undefined && pre.uid !== current.obj.metadata?.uid) {
+      throw statusError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.obj.metadata?.uid ?? ''}`,
+      );
+    }
+    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== String(current.rv)) {
+      throw statusError(
+        409,
+        'Conflict',
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.rv}`,
+      );
+    }
+    const next = JSON.parse(current.json) as MutableObject;
+    const meta = next.metadata!;
+    const rv = this.#rv + 1;
+    if (meta.finalizers !== undefined && meta.finalizers.length > 0) {
+      if (meta.deletionTimestamp !== undefined) return { object: current, deleted: false };
+      meta.deletionTimestamp = nowTimestamp();
+      meta.deletionGracePeriodSeconds = 0;
+      if (options.dryRun === true) return { object: this.#dry(store, next, rv), deleted: false };
+      return { object: this.#commit(store, next, 'MODIFIED', current, rv), deleted: false };
+    }
+    if (options.dryRun === true) return { object: current, deleted: true };
+    if (info.resource === 'namespaces' && info.group === '') this.#deleteNamespaceContents(name);
+    return { object: this.#commit(store, next, 'DELETED', current, this.#rv + 1), deleted: true };
+  }
+
+  /** Removes every object of a resource (used when its CRD goes away). */
+  deleteAll(info: ResourceInfo): void {
+    const store = this.store(info);
+    for (const key of [...store.items.keys()]) {
+      const current = store.items.get(key)!;
+      this.#commit(
+        store,
+        JSON.parse(current.json) as MutableObject,
+        'DELETED',
+        current,
+        this.#rv + 1,
+      );
+    }
+    this.#stores.delete(store.key);
+  }
+
+  #deleteNamespaceContents(namespace: string): void {
+    for (const store of this.#stores.values()) {
+      if (!store.info.namespaced) continue;
+      for (const current of [...store.items.values()]) {
+        if (current.namespace !== namespace) continue;
+        this.#commit(
+          store,
+          JSON.parse(current.json) as MutableObject,
+          'DELETED',
+          current,
+          this.#rv + 1,
+        );
+      }
+    }
+  }
+
+  /**
+   * LIST. `resourceVersion` unset or "0" serves the current state; an exact RV with
+   * `resourceVersionMatch=Exact` serves a snapshot rebuilt from the history (410 when compacted);
+   * `NotOlderThan` newer than the current RV is a 504 "Too large resource version".
+   */
+  list(info: ResourceInfo, options: StorageListOptions = {}): ListResult {
+    const store = this.store(info);
+    let items = store.items;
+    let keys: readonly string[] | undefined;
+    let listRv = this.#rv;
+    let start = '';
+    const rvText = options.resourceVersion ?? '';
+    if (options.continueToken !== undefined && options.continueToken !== '') {
+      if (rvText !== '' && rvText !== '0') {
+        throw badRequest('specifying resource version is not allowed when using continue');
+      }
+      const token = decodeContinue(options.continueToken);
+      if (token.rv < this.#compactedRv) {
+        throw expired(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
+      }
+      // Simplification: later pages read the current state (not a snapshot at token.rv) but
+      // report the first page's RV, which stays correct for a reflector that watches from it.
+      listRv = token.rv;
+      start = token.start;
+    } else if (rvText !== '' && rvText !== '0') {
+      const rv = parseRv(rvText);
+      const match = options.resourceVersionMatch ?? '';
+      if (match === 'Exact') {
+        if (rv > this.#rv)
+          throw statusError(
+            504,
+            'Timeout',
+            `Too large resource version: ${rv}, current: ${this.#rv}`,
+          );
+        if (rv < this.#rv) {
+          items = this.#snapshot(store, rv);
+          keys = [...items.keys()].sort();
+          listRv = rv;
+        }
+      } else if (match === 'NotOlderThan' || match === '') {
+        if (rv > this.#rv)
+          throw statusError(
+            504,
+            'Timeout',
+            `Too large resource version: ${rv}, current: ${this.#rv}`,
+          );
+      } else {
+        throw badRequest(`resourceVersionMatch: Unsupported value: "${match}"`);
+      }
+    } else if (
+      options.resourceVersionMatch !== undefined &&
+      options.resourceVersionMatch !== '' &&
+      rvText === ''
+    ) {
+      throw invalid('meta.k8s.io', 'ListOptions', '', [
+        {
+          field: 'resourceVersionMatch',
+          reason: 'FieldValueForbidden',
+          message:
+            'Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+        },
+      ]);
+    }
+    keys ??= store.sortedKeys();
+    const { namespace, label, field } = options;
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
+    const checkLabel = label !== undefined && !label.isEverything();
+    const checkField = field !== undefined && !field.isEverything();
+    let i = start === '' ? 0 : firstAfter(keys, start);
+    let end = keys.length;
+    if (namespace !== undefined && namespace !== '' && info.namespaced) {
+      // Keys of one namespace are contiguous in sorted order.
+      const prefix = `${namespace}/`;
+      i = Math.max(i, lowerBound(keys, prefix));
+      end = lowerBound(keys, `${namespace}0`); // '0' is the character after '/'
+    }
+    const out: StoredObject[] = [];
+    for (; i < end && out.length < limit; i++) {
+      const item = items.get(keys[i]!);
+      if (item === undefined) continue;
+      if (checkLabel && !label.matches(item.obj.metadata?.labels)) continue;
+      if (checkField && !field.matches(item.obj)) continue;
+      out.push(item);
+    }
+    let cont: string | undefined;
+    let remaining: number | undefined;
+    if (i < end && out.length >= limit) {
+      // More may follow; only promise it when something actually matches later.
+      let more = !checkLabel && !checkField;
+      if (!more) {
+        for (let j = i; j < end; j++) {
+          const item = items.get(keys[j]!);
+          if (item === undefined) continue;
+          if (checkLabel && !label.matches(item.obj.metadata?.labels)) continue;
+          if (checkField && !field.matches(item.obj)) continue;
+          more = true;
+          break;
+        }
+      }
+      if (more) {
+        cont = encodeContinue({ rv: listRv, start: out[out.length - 1]!.key });
+        if (!checkLabel && !checkField) remaining = end - i;
+      }
+    }
+    const result: ListResult = { items: out, resourceVersion: listRv };
+    if (cont !== undefined) return { ...result, continue: cont, remainingItemCount: remaining };
+    return result;
+  }
+
+  /** The resource's state at `rv`, rebuilt by undoing later history events. */
+  #snapshot(store: ResourceStore, rv: number): Map<string, StoredObject> {
+    if (rv < this.#compactedRv)
+      throw expired(`too old resource version: ${rv} (${this.#compactedRv})`);
+    const items = new Map(store.items);
+    const later = this.eventsAfter(rv, store.key);
+    for (let i = later.length - 1; i >= 0; i--) {
+      const ev = later[i]!;
+      if (ev.prev === undefined) items.delete(ev.object.key);
+      else items.set(ev.prev.key, ev.prev);
+    }
+    return items;
+  }
+
+  /** Every store (for namespace cascades and diagnostics). */
+  stores(): IterableIterator<ResourceStore> {
+    return this.#stores.values();
+  }
+}
+
+function lowerBound(keys: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,305 @@
+/**
+ * Watch streams: newline-delimited JSON events over a chunked HTTP response.
+ *
+ * An event's wire line is built once (per event type and representation) and written to every
+ * matching watcher, so fan-out to N watchers costs N socket writes, not N serializations. Writes
+ * honour backpressure: when the socket buffer is full the watcher queues lines and flushes them
+ * on `drain`; a watcher that falls too far behind is closed, as the real server closes slow
+ * watchers, and its client must re-watch.
+ */
+import type { ServerResponse } from 'node:http';
+import type { KubeObject, Status } from '@kubecache/cache';
+import { INITIAL_EVENTS_END_ANNOTATION } from '@kubecache/cache';
+import type { FieldMatcher, LabelMatcher, StorageEvent, StoredObject } from './storage.js';
+
+/** How event objects are represented on one watch. */
+export type Representation = 'full' | 'metadata';
+
+/** Options of one watch connection. */
+export interface WatcherOptions {
+  readonly resourceKey: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly label?: LabelMatcher;
+  readonly field?: FieldMatcher;
+  readonly representation: Representation;
+  readonly bookmarks: boolean;
+  /** Destroy the connection after this many events (fault injection). */
+  readonly cutAfterEvents?: number;
+  /** Destroy the connection after this many bytes, possibly mid-line (fault injection). */
+  readonly cutAfterBytes?: number;
+  /** Renders event objects itself (kubectl's Table output) instead of the shared cached lines. */
+  readonly render?: (obj: StoredObject) => string;
+  /** Close the watch when this many bytes are queued behind a slow reader. */
+  readonly maxQueuedBytes?: number;
+}
+
+const METADATA_API_VERSION = 'meta.k8s.io/v1';
+
+/** Lazily builds and caches the PartialObjectMetadata JSON of a stored object. */
+const metadataJsonCache = new WeakMap<StoredObject, string>();
+
+/** `{"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadata","metadata":…}` for an object. */
+export function metadataJson(obj: StoredObject): string {
+  let json = metadataJsonCache.get(obj);
+  if (json === undefined) {
+    json = `{"kind":"PartialObjectMetadata","apiVersion":"${METADATA_API_VERSION}","metadata":${JSON.stringify(obj.obj.metadata ?? {})}}`;
+    metadataJsonCache.set(obj, json);
+  }
+  return json;
+}
+
+/** The JSON of an object in the given representation. */
+export function objectJson(obj: StoredObject, representation: Representation): string {
+  return representation === 'metadata' ? metadataJson(obj) : obj.json;
+}
+
+/** One wire line of a watch event. */
+export function eventLine(type: string, objectJson: string): string {
+  return `{"type":"${type}","object":${objectJson}}\n`;
+}
+
+function eventLineCached(ev: StorageEvent, type: string, representation: Representation): string {
+  const cacheKey = representation === 'full' ? type : `${type}:m`;
+  ev.lines ??= new Map();
+  let line = ev.lines.get(cacheKey);
+  if (line === undefined) {
+    line = eventLine(type, objectJson(ev.object, representation));
+    ev.lines.set(cacheKey, line);
+  }
+  return line;
+}
+
+/** One open watch connection. */
+export class Watcher {
+  readonly options: WatcherOptions;
+  readonly res: ServerResponse;
+  #queue: string[] = [];
+  #queuedBytes = 0;
+  #blocked = false;
+  #closed = false;
+  #events = 0;
+  #bytes = 0;
+  #onClose: (() => void)[] = [];
+
+  constructor(res: ServerResponse, options: WatcherOptions) {
+    this.res = res;
+    this.options = options;
+    res.on('close', () => this.#finish());
+    res.on('drain', () => this.#flush());
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  onClose(fn: () => void): void {
+    this.#onClose.push(fn);
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    for (const fn of this.#onClose) fn();
+  }
+
+  /** Does the object pass this watch's namespace and selectors? */
+  matches(obj: StoredObject): boolean {
+    const o = this.options;
+    if (o.namespace !== undefined && o.namespace !== '' && obj.namespace !== o.namespace)
+      return false;
+    if (o.label !== undefined && !o.label.matches(obj.obj.metadata?.labels)) return false;
+    if (o.field !== undefined && !o.field.matches(obj.obj)) return false;
+    return true;
+  }
+
+  /**
+   * Delivers a storage event, translating it the way the real server does for filtered watches:
+   * an object that stops matching is DELETED for this watch, one that starts matching is ADDED.
+   */
+  deliver(ev: StorageEvent): void {
+    if (this.#closed) return;
+    let type: string = ev.type;
+    if (ev.type === 'MODIFIED') {
+      const now = this.matches(ev.object);
+      const before = ev.prev !== undefined && this.matches(ev.prev);
+      if (!now && !before) return;
+      if (now && !before) type = 'ADDED';
+      else if (!now && before) type = 'DELETED';
+    } else if (!this.matches(ev.object)) {
+      return;
+    }
+    const render = this.options.render;
+    this.sendEvent(
+      render !== undefined
+        ? eventLine(type, render(ev.object))
+        : eventLineCached(ev, type, this.options.representation),
+    );
+  }
+
+  /** Sends one pre-built event line (counted against the cut-after-events fault). */
+  sendEvent(line: string): void {
+    if (this.#closed) return;
+    this.#events++;
+    this.write(line);
+    const cut = this.options.cutAfterEvents;
+    if (cut !== undefined && this.#events >= cut) this.cut();
+  }
+
+  /** A BOOKMARK at `rv`, optionally marking the end of the initial events. */
+  sendBookmark(rv: number, initialEventsEnd = false): void {
+    const o = this.options;
+    const apiVersion = o.representation === 'metadata' ? METADATA_API_VERSION : o.apiVersion;
+    const kind = o.representation === 'metadata' ? 'PartialObjectMetadata' : o.kind;
+    const annotations = initialEventsEnd
+      ? `,"annotations":{"${INITIAL_EVENTS_END_ANNOTATION}":"true"}`
+      : '';
+    this.sendEvent(
+      eventLine(
+        'BOOKMARK',
+        `{"kind":"${kind}","apiVersion":"${apiVersion}","metadata":{"resourceVersion":"${rv}","creationTimestamp":null${annotations}}}`,
+      ),
+    );
+  }
+
+  /** An ERROR event carrying `status`, then the end of the stream. */
+  sendError(status: Status): void {
+    this.write(eventLine('ERROR', JSON.stringify(status)));
+    this.end();
+  }
+
+  /** Writes raw text, honouring backpressure and the cut-after-bytes fault. */
+  write(text: string): void {
+    if (this.#closed) return;
+    const cutBytes = this.options.cutAfterBytes;
+    if (cutBytes !== undefined) {
+      const len = Buffer.byteLength(text);
+      if (this.#bytes + len >= cutBytes) {
+        const part = Buffer.from(text).subarray(0, Math.max(0, cutBytes - this.#bytes));
+        this.#bytes = cutBytes;
+        if (part.length > 0) this.res.write(part);
+        this.cut();
+        return;
+      }
+      this.#bytes += len;
+    }
+    if (this.#blocked) {
+      this.#queue.push(text);
+      this.#queuedBytes += text.length;
+      if (this.#queuedBytes > (this.options.maxQueuedBytes ?? 512 * 1024 * 1024)) this.end();
+      return;
+    }
+    if (!this.res.write(text)) this.#blocked = true;
+  }
+
+  #flush(): void {
+    if (this.#closed) return;
+    this.#blocked = false;
+    while (this.#queue.length > 0 && !this.#blocked) {
+      // Coalesce queued lines into ~1 MiB chunks: fewer, larger socket writes.
+      let chunk = '';
+      let n = 0;
+      while (n < this.#queue.length && chunk.length < 1 << 20) chunk += this.#queue[n++];
+      this.#queue.splice(0, n);
+      this.#queuedBytes -= chunk.length;
+      if (!this.res.write(chunk)) this.#blocked = true;
+    }
+    if (this.#queue.length === 0) this.#queuedBytes = 0;
+    if (!this.#blocked && this.#endPending) this.res.end();
+  }
+
+  #endPending = false;
+
+  /** Ends the stream gracefully (after queued data). */
+  end(): void {
+    if (this.#closed || this.#endPending) return;
+    this.#endPending = true;
+    if (!this.#blocked) this.res.end();
+  }
+
+  /** Drops the connection abruptly (no terminating chunk): the client sees a broken stream. */
+  cut(): void {
+    if (this.#closed) return;
+    this.res.socket?.destroy();
+    this.res.destroy();
+    this.#finish();
+  }
+}
+
+/** All open watches, grouped by resource, plus the periodic bookmark timer. */
+export class WatchHub {
+  readonly #byResource = new Map<string, Set<Watcher>>();
+  readonly #all = new Set<Watcher>();
+  #timer: NodeJS.Timeout | undefined;
+  readonly #currentRv: () => number;
+
+  constructor(options: { bookmarkIntervalMs: number; currentRv: () => number }) {
+    this.#currentRv = options.currentRv;
+    if (options.bookmarkIntervalMs > 0) {
+      this.#timer = setInterval(() => this.#bookmarks(), options.bookmarkIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  get size(): number {
+    return this.#all.size;
+  }
+
+  add(watcher: Watcher): void {
+    let set = this.#byResource.get(watcher.options.resourceKey);
+    if (set === undefined) {
+      set = new Set();
+      this.#byResource.set(watcher.options.resourceKey, set);
+    }
+    set.add(watcher);
+    this.#all.add(watcher);
+    watcher.onClose(() => {
+      set.delete(watcher);
+      this.#all.delete(watcher);
+    });
+  }
+
+  /** Fans one committed event out to the watches of its resource. */
+  dispatch(ev: StorageEvent): void {
+    const set = this.#byResource.get(ev.resourceKey);
+    if (set === undefined) return;
+    for (const watcher of set) watcher.deliver(ev);
+  }
+
+  #bookmarks(): void {
+    const rv = this.#currentRv();
+    for (const watcher of this.#all) if (watcher.options.bookmarks) watcher.sendBookmark(rv);
+  }
+
+  /** Sends a bookmark to every bookmark-enabled watch now (tests need not wait for the timer). */
+  bookmarkNow(): void {
+    this.#bookmarks();
+  }
+
+  /** Ends every open watch gracefully. */
+  closeAll(): void {
+    for (const watcher of [...this.#all]) watcher.end();
+  }
+
+  /** Sends an ERROR event with `status` to every open watch and ends it. */
+  errorAll(status: Status): void {
+    for (const watcher of [...this.#all]) watcher.sendError(status);
+  }
+
+  /** Drops every watch connection abruptly. */
+  cutAll(): void {
+    for (const watcher of [...this.#all]) watcher.cut();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.cutAll();
+  }
+}
+
+/** Type guard used by the server for `KubeObject`-shaped inputs. */
+export function isKubeObject(value: unknown): value is KubeObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
