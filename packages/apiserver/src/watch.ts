@@ -145,7 +145,7 @@ export class Watcher {
     this.#events++;
     this.write(line);
     const cut = this.options.cutAfterEvents;
-    if (cut !== undefined && this.#events >= cut) this.cut();
+    if (cut !== undefined && this.#events >= cut) this.cut(true);
   }
 
   /** A BOOKMARK at `rv`, optionally marking the end of the initial events. */
@@ -180,7 +180,7 @@ export class Watcher {
         const part = Buffer.from(text).subarray(0, Math.max(0, cutBytes - this.#bytes));
         this.#bytes = cutBytes;
         if (part.length > 0) this.res.write(part);
-        this.cut();
+        this.cut(true);
         return;
       }
       this.#bytes += len;
@@ -219,12 +219,22 @@ export class Watcher {
     if (!this.#blocked) this.res.end();
   }
 
-  /** Drops the connection abruptly (no terminating chunk): the client sees a broken stream. */
-  cut(): void {
+  /**
+   * Drops the connection without the terminating chunk, so the client sees a broken stream. With
+   * `flush`, what was already written still reaches the client first (cut after N events/bytes);
+   * without it the socket is destroyed at once (outage, restart).
+   */
+  cut(flush = false): void {
     if (this.#closed) return;
-    this.res.socket?.destroy();
-    this.res.destroy();
+    const socket = this.res.socket;
     this.#finish();
+    if (flush && socket !== null) {
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else {
+      socket?.destroy();
+      this.res.destroy();
+    }
   }
 }
 
