@@ -171,7 +171,7 @@ describe('KubeListerWatcher (TLS + bearer token, over HTTP)', () => {
         onOpen: () => opened++,
         onBytes: (n) => (bytes += n),
       })) {
-        seen.push(`${e.type} ${e.object.metadata?.name ?? ''}`);
+        seen.push(`${e.type} ${(e.object.metadata as { name?: string } | undefined)?.name ?? ''}`);
         if (seen.length === 3) ac.abort();
       }
     })();
