@@ -24,6 +24,7 @@ import {
 import {
   addOrUpdateObject,
   type CacheMap,
+  deleteItems,
   deleteObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
@@ -182,6 +183,8 @@ interface Adapter<S> {
   impl: Result['impl'];
   create(): S;
   fill(store: S, objs: readonly ConfigMap[]): void;
+  /** A relist: the store's contents become `objs`; returns the (possibly new) store. */
+  replaceAll(store: S, objs: readonly ConfigMap[]): S;
   addAll(store: S, objs: readonly ConfigMap[]): void;
   updateAll(store: S, objs: readonly ConfigMap[]): void;
   deleteAll(store: S, objs: readonly ConfigMap[]): void;
@@ -191,6 +194,10 @@ const kubecache: Adapter<Indexer<ConfigMap>> = {
   impl: 'kubecache',
   create: () => newIndexer(),
   fill: (s, objs) => s.replace(objs, '1'),
+  replaceAll: (s, objs) => {
+    s.replace(objs, '2');
+    return s;
+  },
   addAll: (s, objs) => {
     for (let i = 0; i < objs.length; i++) s.add(objs[i]);
   },
@@ -211,6 +218,13 @@ const clientNode: Adapter<CacheMap<KubernetesObject>> = {
   fill: (s, objs) => {
     for (const obj of asCn(objs)) addOrUpdateObject(s, obj);
   },
+  // What client-node's ListWatch does on a relist.
+  replaceAll: (s, objs) => {
+    const xs = asCn(objs);
+    const next = deleteItems(s, xs as KubernetesObject[]);
+    for (let i = 0; i < xs.length; i++) addOrUpdateObject(next, xs[i]);
+    return next;
+  },
   addAll: (s, objs) => {
     const xs = asCn(objs);
     for (let i = 0; i < xs.length; i++) addOrUpdateObject(s, xs[i]);
@@ -230,6 +244,11 @@ const floor: Adapter<Map<string, ConfigMap>> = {
   create: () => new Map(),
   fill: (s, objs) => {
     for (const obj of objs) s.set(metaNamespaceKeyFunc(obj), obj);
+  },
+  replaceAll: (_s, objs) => {
+    const next = new Map<string, ConfigMap>();
+    for (let i = 0; i < objs.length; i++) next.set(metaNamespaceKeyFunc(objs[i]), objs[i]);
+    return next;
   },
   addAll: (s, objs) => {
     for (let i = 0; i < objs.length; i++) s.set(metaNamespaceKeyFunc(objs[i]), objs[i]);
@@ -289,6 +308,14 @@ function addScenario<S>(w: Workload, a: Adapter<S>): number {
     () => ({ s: a.create(), xs: w.fresh() }),
     ({ s, xs }) => a.addAll(s, xs),
   );
+}
+
+function replaceScenario<S>(w: Workload, a: Adapter<S>): number {
+  let store = a.create();
+  a.fill(store, w.fresh());
+  return measure(w.repeats, w.n, w.fresh, (xs) => {
+    store = a.replaceAll(store, xs);
+  });
 }
 
 function updateScenario<S>(w: Workload, a: Adapter<S>, next: () => ConfigMap[] = w.fresh): number {
@@ -430,6 +457,10 @@ export async function runStoreBench(options: StoreBenchOptions): Promise<Result[
   if (run('add')) {
     for (const a of adapters)
       push('add (2 indexers)', a.impl, addScenario(w, a as Adapter<unknown>));
+    for (const a of adapters) {
+      const rate = replaceScenario(w, a as Adapter<unknown>);
+      push('replace / relist, objects/s (2 indexers)', a.impl, rate);
+    }
   }
   if (run('update')) {
     for (const a of adapters) {
