@@ -13,45 +13,7 @@ import {
   NAMESPACE_INDEX,
   namespaceIndexFunc,
 } from '@kubecache/cache';
-
-type Op = '=' | '!=' | 'in' | 'notin' | 'exists' | '!';
-
-/**
- * A selector with apimachinery's matching semantics, counting `matches` calls so tests can tell
- * an index-backed query (only candidates are checked) from a scan (every object is).
- */
-function selector(...reqs: [string, Op, ...string[]][]): IndexableLabelSelector & {
-  calls: number;
-} {
-  const requirements = reqs.map(([key, operator, ...values]) => ({ key, operator, values }));
-  const s = {
-    calls: 0,
-    requirements,
-    matches(labels: Readonly<Record<string, string>> | undefined): boolean {
-      s.calls++;
-      return requirements.every(({ key, operator, values }) => {
-        const has = labels !== undefined && Object.hasOwn(labels, key);
-        const v = has ? labels[key] : undefined;
-        switch (operator) {
-          case '=':
-          case 'in':
-            return has && values.includes(v!);
-          case '!=':
-          case 'notin':
-            return !has || !values.includes(v!);
-          case 'exists':
-            return has;
-          case '!':
-            return !has;
-        }
-        return false;
-      });
-    },
-    isEverything: () => requirements.length === 0,
-    isNothing: () => false,
-  };
-  return s;
-}
+import { type Op, selector } from './store-helpers.ts';
 
 const nothing: IndexableLabelSelector = {
   requirements: [],

@@ -21,6 +21,7 @@ import {
   ownerUidIndexFunc,
 } from '@kubecache/cache';
 import fc from 'fast-check';
+import { type Op as SelectorOp, selector } from './store-helpers.ts';
 
 const SEED = process.env.KUBECACHE_SEED ? Number(process.env.KUBECACHE_SEED) : 20260509;
 
@@ -107,6 +108,28 @@ function build(spec: ObjSpec, version: number): Obj {
 const keyOf = (ns: string, name: string): string => (ns ? `${ns}/${name}` : name);
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
 
+/** Label queries checked after every step, through whichever indexes the run registered. */
+const QUERIES: [string, SelectorOp, ...string[]][][] = [
+  [],
+  [['app', '=', '1']],
+  [['app', 'in', '1', '2']],
+  [
+    ['app', '=', '1'],
+    ['tier', '=', 'fe'],
+  ],
+  [
+    ['tier', 'in', 'be', 'fe'],
+    ['app', '=', '3'],
+  ],
+  [['tier', '!=', 'fe']],
+  [['app', 'notin', '1']],
+  [['app', '!']],
+  [
+    ['app', 'exists'],
+    ['tier', '=', 'be'],
+  ],
+];
+
 function check(indexer: Indexer<Obj>, model: Map<string, Obj>, indexNames: string[]): void {
   assert.equal(indexer.size, model.size);
   assert.deepEqual(sorted(indexer.listKeys()), sorted(model.keys()));
@@ -117,6 +140,19 @@ function check(indexer: Indexer<Obj>, model: Map<string, Obj>, indexNames: strin
     assert.ok(listed.has(obj));
   }
   assert.deepEqual(Object.keys(indexer.getIndexers()).sort(), [...indexNames].sort());
+  for (const reqs of QUERIES) {
+    for (const ns of [undefined, 'a', '']) {
+      const sel = selector(...reqs);
+      const want = [...model.entries()]
+        .filter(([, o]) => !ns || o.metadata?.namespace === ns)
+        .filter(([, o]) => sel.matches(o.metadata?.labels))
+        .map(([k]) => k);
+      const got = indexer
+        .listBySelector(sel, ns)
+        .map((o) => keyOf(o.metadata?.namespace ?? '', o.metadata!.name!));
+      assert.deepEqual(sorted(got), sorted(want), `listBySelector ${JSON.stringify(reqs)} ${ns}`);
+    }
+  }
   for (const name of indexNames) {
     const expected = new Map<string, Set<string>>();
     for (const [key, obj] of model) {
