@@ -48,6 +48,8 @@ export async function startEmbeddedServer(): Promise<DataServer> {
           seed: spec.seed,
         });
         bytes += JSON.stringify(obj).length;
+        // The server assigns resourceVersions on create.
+        delete (obj.metadata as { resourceVersion?: string }).resourceVersion;
         objects.push(obj);
       }
       server = await start({ objects, host: '127.0.0.1' });
