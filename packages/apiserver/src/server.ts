@@ -209,6 +209,15 @@ function sendStatus(
   sendJson(res, err.statusCode, JSON.stringify(status), extra);
 }
 
+/**
+ * Deep copy through JSON, as the object would travel over HTTP (drops `undefined`, turns Dates
+ * into strings). The storage keeps its own copy so later changes to the caller's object cannot
+ * reach the stored one.
+ */
+function cloneJson<T>(obj: T): T {
+  return JSON.parse(JSON.stringify(obj)) as T;
+}
+
 function age(timestamp: string | undefined): string {
   if (timestamp === undefined) return '<unknown>';
   const s = Math.max(0, Math.floor((Date.now() - Date.parse(timestamp)) / 1000));
@@ -285,7 +294,7 @@ class EmbeddedApiServer implements ApiServer {
     for (const ns of DEFAULT_NAMESPACES) {
       this.db.create(this.registry.get('', 'v1', 'namespaces')!, { metadata: { name: ns } });
     }
-    for (const obj of options.objects ?? []) this.create(structuredClone(obj));
+    for (const obj of options.objects ?? []) this.create(cloneJson(obj));
   }
 
   async start(): Promise<void> {
@@ -460,7 +469,7 @@ class EmbeddedApiServer implements ApiServer {
 
   create<T extends KubeObject>(obj: T): T {
     const info = this.#infoOf(obj.apiVersion, obj.kind);
-    const copy = structuredClone(obj);
+    const copy = cloneJson(obj);
     if (info.namespaced) {
       const ns = copy.metadata?.namespace ?? 'default';
       this.#ensureNamespace(ns);
@@ -472,13 +481,13 @@ class EmbeddedApiServer implements ApiServer {
 
   update<T extends KubeObject>(obj: T): T {
     const info = this.#infoOf(obj.apiVersion, obj.kind);
-    return this.db.update(info, structuredClone(obj)).obj as T;
+    return this.db.update(info, cloneJson(obj)).obj as T;
   }
 
   updateStatus<T extends KubeObject>(obj: T): T {
     const info = this.#infoOf(obj.apiVersion, obj.kind);
     const sub = info.subresources.includes('status') ? 'status' : undefined;
-    return this.db.update(info, structuredClone(obj), { subresource: sub }).obj as T;
+    return this.db.update(info, cloneJson(obj), { subresource: sub }).obj as T;
   }
 
   apply<T extends KubeObject>(obj: T): T {
@@ -489,7 +498,7 @@ class EmbeddedApiServer implements ApiServer {
       obj.metadata?.name ?? '',
     );
     if (existing === undefined) return this.create(obj);
-    const copy = structuredClone(obj);
+    const copy = cloneJson(obj);
     copy.metadata = { ...copy.metadata, resourceVersion: undefined };
     return this.db.update(info, copy).obj as T;
   }
