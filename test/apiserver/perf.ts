@@ -22,7 +22,7 @@ function configMap(i: number) {
   };
 }
 
-let t = performance.now();
+const t = performance.now();
 for (let i = 0; i < N; i++) server.create(configMap(i));
 const loadMs = performance.now() - t;
 console.log(
