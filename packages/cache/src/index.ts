@@ -10,3 +10,5 @@ export * from './store-errors.js';
 export * from './backoff.js';
 export * from './reflector-errors.js';
 export * from './reflector.js';
+export * from './label-selector.js';
+export * from './field-selector.js';
