@@ -451,6 +451,29 @@ describe('apiserver CRUD over HTTP', () => {
     );
   });
 
+  it('in-process writes keep a private copy of the caller object', () => {
+    const input = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'iso', namespace: 'default' },
+      spec: { replicas: 1 },
+    };
+    server.create(input);
+    input.spec.replicas = 5;
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'iso' };
+    const stored = server.get<{ spec: { replicas: number }; metadata: { generation: number } }>(
+      ref,
+    );
+    assert.equal(stored?.spec.replicas, 1);
+    const updated = server.update(input) as unknown as { metadata: { generation: number } };
+    assert.equal(updated.metadata.generation, 2, 'the spec change is seen, so generation bumps');
+    input.spec.replicas = 7;
+    assert.equal(
+      server.get<{ spec: { replicas: number }; metadata?: object }>(ref)?.spec.replicas,
+      5,
+    );
+  });
+
   it('deletes collections and honours dryRun', async () => {
     server.create(cm('dc-1', 'dc', { g: 'x' }));
     server.create(cm('dc-2', 'dc', { g: 'x' }));

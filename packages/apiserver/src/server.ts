@@ -210,12 +210,13 @@ function sendStatus(
 }
 
 /**
- * Deep copy through JSON, as the object would travel over HTTP (drops `undefined`, turns Dates
- * into strings). The storage keeps its own copy so later changes to the caller's object cannot
- * reach the stored one.
+ * The storage rewrites only top-level fields and metadata of its input before serializing it, so
+ * a copy of those two levels protects the caller's object; with `copy: true` the storage then
+ * stores a private parse of the serialized JSON, so later changes to the caller's nested objects
+ * cannot reach the stored one.
  */
-function cloneJson<T>(obj: T): T {
-  return JSON.parse(JSON.stringify(obj)) as T;
+function shallowCopy<T extends KubeObject>(obj: T): T {
+  return { ...obj, metadata: { ...obj.metadata } };
 }
 
 function age(timestamp: string | undefined): string {
@@ -294,7 +295,7 @@ class EmbeddedApiServer implements ApiServer {
     for (const ns of DEFAULT_NAMESPACES) {
       this.db.create(this.registry.get('', 'v1', 'namespaces')!, { metadata: { name: ns } });
     }
-    for (const obj of options.objects ?? []) this.create(cloneJson(obj));
+    for (const obj of options.objects ?? []) this.create(obj);
   }
 
   async start(): Promise<void> {
@@ -469,25 +470,25 @@ class EmbeddedApiServer implements ApiServer {
 
   create<T extends KubeObject>(obj: T): T {
     const info = this.#infoOf(obj.apiVersion, obj.kind);
-    const copy = cloneJson(obj);
+    const copy = shallowCopy(obj);
     if (info.namespaced) {
       const ns = copy.metadata?.namespace ?? 'default';
       this.#ensureNamespace(ns);
       copy.metadata = { ...copy.metadata, namespace: ns };
     }
     this.#prepareCreate(info, copy);
-    return this.db.create(info, copy).obj as T;
+    return this.db.create(info, copy, { copy: true }).obj as T;
   }
 
   update<T extends KubeObject>(obj: T): T {
     const info = this.#infoOf(obj.apiVersion, obj.kind);
-    return this.db.update(info, cloneJson(obj)).obj as T;
+    return this.db.update(info, shallowCopy(obj), { copy: true }).obj as T;
   }
 
   updateStatus<T extends KubeObject>(obj: T): T {
     const info = this.#infoOf(obj.apiVersion, obj.kind);
     const sub = info.subresources.includes('status') ? 'status' : undefined;
-    return this.db.update(info, cloneJson(obj), { subresource: sub }).obj as T;
+    return this.db.update(info, shallowCopy(obj), { subresource: sub, copy: true }).obj as T;
   }
 
   apply<T extends KubeObject>(obj: T): T {
@@ -498,9 +499,9 @@ class EmbeddedApiServer implements ApiServer {
       obj.metadata?.name ?? '',
     );
     if (existing === undefined) return this.create(obj);
-    const copy = cloneJson(obj);
+    const copy = shallowCopy(obj);
     copy.metadata = { ...copy.metadata, resourceVersion: undefined };
-    return this.db.update(info, copy).obj as T;
+    return this.db.update(info, copy, { copy: true }).obj as T;
   }
 
   patch<T extends KubeObject>(

@@ -126,8 +126,15 @@ function randomSuffix(): string {
 
 /** RFC 3339 with second precision, as the real server writes timestamps. */
 export function nowTimestamp(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastTimestamp = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return lastTimestamp;
 }
+let lastSecond = -1;
+let lastTimestamp = '';
 
 type MutableMeta = Record<string, unknown> & {
   name?: string;
@@ -404,6 +411,7 @@ export class Storage {
     type: StorageEvent['type'],
     prev: StoredObject | undefined,
     rv: number,
+    copy = false,
   ): StoredObject {
     const info = store.info;
     const meta = obj.metadata!;
@@ -412,11 +420,10 @@ export class Storage {
       prev !== undefined && info.custom
         ? (prev.obj.apiVersion ?? apiVersionOf(info))
         : apiVersionOf(info);
-    const {
-      json,
-      typePrefixLength,
-      obj: ordered,
-    } = serialize(obj, obj.apiVersion ?? apiVersion, info.kind);
+    const serialized = serialize(obj, obj.apiVersion ?? apiVersion, info.kind);
+    const { json, typePrefixLength } = serialized;
+    // A caller that keeps its object (in-process helpers) gets a private copy stored instead.
+    const ordered = copy ? (JSON.parse(json) as KubeObject) : serialized.obj;
     const namespace = info.namespaced ? (meta.namespace ?? '') : '';
     const name = meta.name!;
     const stored: StoredObject = {
@@ -439,7 +446,7 @@ export class Storage {
   create(
     info: ResourceInfo,
     input: KubeObject,
-    options: { namespace?: string; dryRun?: boolean } = {},
+    options: { namespace?: string; dryRun?: boolean; copy?: boolean } = {},
   ): StoredObject {
     const obj = input as MutableObject;
     if (!isPlainObject(obj)) throw badRequest('the body of the request was not a JSON object');
@@ -509,7 +516,7 @@ export class Storage {
     obj.apiVersion ??= apiVersionOf(info);
     const rv = this.#rv + 1;
     if (options.dryRun === true) return this.#dry(store, obj, rv);
-    return this.#commit(store, obj, 'ADDED', undefined, rv);
+    return this.#commit(store, obj, 'ADDED', undefined, rv, options.copy === true);
   }
 
   #dry(store: ResourceStore, obj: MutableObject, rv: number): StoredObject {
@@ -556,7 +563,7 @@ export class Storage {
   update(
     info: ResourceInfo,
     input: KubeObject,
-    options: { namespace?: string; name?: string } & WriteOptions = {},
+    options: { namespace?: string; name?: string; copy?: boolean } & WriteOptions = {},
   ): StoredObject {
     const obj = input as MutableObject;
     if (!isPlainObject(obj)) throw badRequest('the body of the request was not a JSON object');
@@ -639,9 +646,9 @@ export class Storage {
       nextMeta.deletionTimestamp !== undefined &&
       (finalizers === undefined || finalizers.length === 0)
     ) {
-      return this.#commit(store, next, 'DELETED', current, rv);
+      return this.#commit(store, next, 'DELETED', current, rv, options.copy === true);
     }
-    return this.#commit(store, next, 'MODIFIED', current, rv);
+    return this.#commit(store, next, 'MODIFIED', current, rv, options.copy === true);
   }
 
   /**
