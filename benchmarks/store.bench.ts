@@ -12,14 +12,15 @@ import { pathToFileURL } from 'node:url';
 import type { Result } from './measure.ts';
 import {
   createIndexer,
-  type IndexableLabelSelector,
   type Indexer,
   type KubeObject,
+  type LabelSelector,
   labelIndexFunc,
   labelIndexName,
   metaNamespaceKeyFunc,
   NAMESPACE_INDEX,
   namespaceIndexFunc,
+  parseLabelSelector,
 } from '@kubecache/cache';
 import {
   addOrUpdateObject,
@@ -120,18 +121,9 @@ function makeObject(i: number, rv: number, appOffset = 0): ConfigMap {
   };
 }
 
-/** `app.kubernetes.io/name=<app>,tier=<tier>` as the indexer consumes it. */
-function selector(app: string, tier: string): IndexableLabelSelector {
-  const requirements = [
-    { key: APP_LABEL, operator: '=', values: [app] },
-    { key: 'tier', operator: '=', values: [tier] },
-  ];
-  return {
-    requirements,
-    matches: (labels) => labels?.[APP_LABEL] === app && labels?.tier === tier,
-    isEverything: () => false,
-    isNothing: () => false,
-  };
+/** `app.kubernetes.io/name=<app>,tier=<tier>`. */
+function selector(app: string, tier: string): LabelSelector {
+  return parseLabelSelector(`${APP_LABEL}=${app},tier=${tier}`);
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -12,15 +12,13 @@ import {
   metaNamespaceKeyFunc,
   NAMESPACE_INDEX,
   namespaceIndexFunc,
+  everything,
+  type LabelSelector,
+  labelSelectorFromObject,
+  nothing,
+  parseLabelSelector,
 } from '@kubecache/cache';
 import { type Op, selector } from './store-helpers.ts';
-
-const nothing: IndexableLabelSelector = {
-  requirements: [],
-  matches: () => false,
-  isEverything: () => false,
-  isNothing: () => true,
-};
 
 const TIERS = ['fe', 'be', 'db'];
 
@@ -88,27 +86,27 @@ const SELECTORS: [string, Op, ...string[]][][] = [
   [],
 ];
 
+const layouts: [string, Indexers<KubeObject>, boolean][] = [
+  ['no indexes', {}, false],
+  ['no indexes, custom key function', {}, true],
+  ['namespace index', { [NAMESPACE_INDEX]: namespaceIndexFunc }, false],
+  [
+    'label indexes',
+    { [labelIndexName('app')]: labelIndexFunc('app'), tier: labelIndexFunc('tier') },
+    false,
+  ],
+  ['key=value index', { [LABELS_INDEX]: labelsIndexFunc }, true],
+  [
+    'all',
+    {
+      [NAMESPACE_INDEX]: namespaceIndexFunc,
+      [labelIndexName('app')]: labelIndexFunc('app'),
+      [LABELS_INDEX]: labelsIndexFunc,
+    },
+    false,
+  ],
+];
 describe('Indexer.listBySelector', () => {
-  const layouts: [string, Indexers<KubeObject>, boolean][] = [
-    ['no indexes', {}, false],
-    ['no indexes, custom key function', {}, true],
-    ['namespace index', { [NAMESPACE_INDEX]: namespaceIndexFunc }, false],
-    [
-      'label indexes',
-      { [labelIndexName('app')]: labelIndexFunc('app'), tier: labelIndexFunc('tier') },
-      false,
-    ],
-    ['key=value index', { [LABELS_INDEX]: labelsIndexFunc }, true],
-    [
-      'all',
-      {
-        [NAMESPACE_INDEX]: namespaceIndexFunc,
-        [labelIndexName('app')]: labelIndexFunc('app'),
-        [LABELS_INDEX]: labelsIndexFunc,
-      },
-      false,
-    ],
-  ];
   for (const [layout, indexers, custom] of layouts) {
     it(`agrees with a filter over everything (${layout})`, () => {
       const { indexer, objs } = build(indexers, custom);
@@ -123,6 +121,40 @@ describe('Indexer.listBySelector', () => {
       }
     });
   }
+
+  it('answers parsed label selectors like a filter, through every index layout', () => {
+    const texts = [
+      'app=a1',
+      'app==a3,tier!=fe',
+      'app in (a1,a2),tier=fe',
+      'tier notin (fe,be)',
+      '!app',
+      'app,tier=db',
+      'app=nope',
+      '',
+    ];
+    const parsed: LabelSelector[] = [
+      ...texts.map((t) => parseLabelSelector(t)),
+      labelSelectorFromObject({
+        matchLabels: { app: 'a1' },
+        matchExpressions: [{ key: 'tier', operator: 'In', values: ['fe', 'db'] }],
+      }),
+      everything,
+      nothing,
+    ];
+    for (const [, indexers, custom] of layouts) {
+      const { indexer, objs } = build(indexers, custom);
+      for (const sel of parsed) {
+        for (const ns of [undefined, 'ns0']) {
+          assert.deepEqual(
+            keysOf(indexer.listBySelector(sel, ns)),
+            expected(objs, sel, ns),
+            `${sel.toString()} in ${ns}`,
+          );
+        }
+      }
+    }
+  });
 
   it('checks only the candidates of the smallest indexed requirement', () => {
     const { indexer } = build({

@@ -28,29 +28,25 @@
  */
 import type { Indexers } from './index-funcs.js';
 import { deletionHandlingMetaNamespaceKeyFunc, type KeyFunc } from './keys.js';
+import type { LabelSelector } from './label-selector.js';
 import type { ReflectorStore } from './reflector-store.js';
 import { ThreadSafeIndexer } from './thread-safe-store.js';
 import type { KubeObject } from './types.js';
 
 /**
- * The label selector shape the indexer consumes: the requirements (to pick an index) and the
- * matcher (to check candidates). The parsed selectors of `label-selector.ts` satisfy it.
+ * What `listBySelector` needs of a {@link LabelSelector}: its requirements (to pick an index) and
+ * its matcher (to check candidates). Every parsed `LabelSelector` is one.
  *
  * @example
  * ```ts
- * indexer.listBySelector(parseLabelSelector('app=web,tier in (fe,be)'), 'default');
+ * const sel: IndexableLabelSelector = parseLabelSelector('app=web,tier in (fe,be)');
+ * indexer.listBySelector(sel, 'default');
  * ```
  */
-export interface IndexableLabelSelector {
-  readonly requirements: readonly {
-    readonly key: string;
-    readonly operator: string;
-    readonly values: readonly string[];
-  }[];
-  matches(labels: Readonly<Record<string, string>> | undefined): boolean;
-  isEverything(): boolean;
-  isNothing(): boolean;
-}
+export type IndexableLabelSelector = Pick<
+  LabelSelector,
+  'requirements' | 'matches' | 'isEverything' | 'isNothing'
+>;
 
 /**
  * A keyed cache of objects. All methods are synchronous; see the module comment for the

@@ -476,7 +476,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
       }
     }
     for (const req of selector.requirements) {
-      if (req.operator !== '=' && req.operator !== '==' && req.operator !== 'in') continue;
+      if (req.operator !== '=' && req.operator !== 'in') continue;
       const buckets = this.#labelBuckets(req.key, req.values);
       if (buckets === undefined) continue;
       let size = 0;
