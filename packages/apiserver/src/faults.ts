@@ -4,7 +4,13 @@
  */
 import type { Status } from '@kubecache/cache';
 
-/** What a request looks like to fault predicates. */
+/** What a request looks like to fault predicates.
+ *
+ * @example
+ * ```ts
+ * server.faults.failNext({ status: 500, predicate: (r) => r.watch && r.query.has('labelSelector') });
+ * ```
+ */
 export interface FaultRequest {
   readonly method: string;
   /** Path without the query string, e.g. `/api/v1/namespaces/default/configmaps`. */
@@ -14,7 +20,13 @@ export interface FaultRequest {
   readonly watch: boolean;
 }
 
-/** Options of {@link FaultInjector.failNext}. */
+/** Options of {@link FaultInjector.failNext}.
+ *
+ * @example
+ * ```ts
+ * server.faults.failNext({ count: 3, path: /\/configmaps$/, method: 'GET', status: 429, retryAfterSeconds: 2 });
+ * ```
+ */
 export interface FailNextOptions {
   /** How many matching requests fail (default 1). */
   readonly count?: number;
@@ -33,7 +45,13 @@ export interface FailNextOptions {
   readonly message?: string;
 }
 
-/** Options of the watch-cutting faults. */
+/** Options of the watch-cutting faults.
+ *
+ * @example
+ * ```ts
+ * server.faults.cutAfterEvents(10, { times: 2, path: '/deployments' });
+ * ```
+ */
 export interface CutOptions {
   /** How many future watch connections are affected (default 1). */
   readonly times?: number;

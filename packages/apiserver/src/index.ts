@@ -1,5 +1,15 @@
-export {};
-export * from './server.js';
-export * from './faults.js';
-export * from './kubeconfig.js';
-export * from './resources.js';
+export { startApiServer } from './server.js';
+export type {
+  ApiServer,
+  ApiServerOptions,
+  ListRef,
+  ObjectRef,
+  ObjectStore,
+  ServerStats,
+} from './server.js';
+export { FaultInjector } from './faults.js';
+export type { CutOptions, FailNextOptions, FaultRequest } from './faults.js';
+export { buildKubeConfig } from './kubeconfig.js';
+export type { KubeConfigObject } from './kubeconfig.js';
+export { BUILTIN_RESOURCES } from './resources.js';
+export type { PrinterColumn, ResourceInfo } from './resources.js';

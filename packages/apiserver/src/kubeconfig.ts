@@ -1,6 +1,13 @@
 import { stringify } from 'yaml';
 
-/** A kubeconfig document (the subset this server writes). */
+/** A kubeconfig document (the subset this server writes).
+ *
+ * @example
+ * ```ts
+ * const { object } = buildKubeConfig({ url: server.url });
+ * object.contexts[0]!.context.namespace = 'team-a';
+ * ```
+ */
 export interface KubeConfigObject {
   apiVersion: 'v1';
   kind: 'Config';

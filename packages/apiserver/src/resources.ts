@@ -3,7 +3,13 @@
  * short names. Built-ins are fixed; CustomResourceDefinitions add entries at runtime.
  */
 
-/** One served resource (one group/version/resource). */
+/** One served resource (one group/version/resource).
+ *
+ * @example
+ * ```ts
+ * const deployments = BUILTIN_RESOURCES.find((r) => r.group === 'apps' && r.resource === 'deployments');
+ * ```
+ */
 export interface ResourceInfo {
   /** API group; `''` for the core group. */
   readonly group: string;
@@ -24,7 +30,13 @@ export interface ResourceInfo {
   readonly printerColumns?: readonly PrinterColumn[];
 }
 
-/** A CRD additionalPrinterColumn. */
+/** A CRD additionalPrinterColumn.
+ *
+ * @example
+ * ```ts
+ * const column: PrinterColumn = { name: 'App', type: 'string', jsonPath: '.spec.appName' };
+ * ```
+ */
 export interface PrinterColumn {
   readonly name: string;
   readonly type: string;
@@ -80,7 +92,13 @@ function builtin(
   };
 }
 
-/** The built-in resources served out of the box. */
+/** The built-in resources served out of the box.
+ *
+ * @example
+ * ```ts
+ * const namespaced = BUILTIN_RESOURCES.filter((r) => r.namespaced).map((r) => r.resource);
+ * ```
+ */
 export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
   builtin('', 'v1', 'namespaces', 'Namespace', false, ['ns'], ['status']),
   builtin('', 'v1', 'configmaps', 'ConfigMap', true, ['cm']),

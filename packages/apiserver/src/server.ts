@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { ApiStatusError } from '@kubecache/cache';
+import type { ApiStatusError } from '@kubecache/cache';
 import type { KubeObject, Status } from '@kubecache/cache';
 import { crdResources, establishCrd, validateCrd } from './crd.js';
 import { FaultInjector, reasonForCode } from './faults.js';
@@ -25,7 +25,13 @@ import type { StoredObject } from './storage.js';
 import { Watcher, WatchHub, metadataJson } from './watch.js';
 import type { Representation } from './watch.js';
 
-/** Options of {@link startApiServer}. */
+/** Options of {@link startApiServer}.
+ *
+ * @example
+ * ```ts
+ * const server = await startApiServer({ port: 0, tls: true, bookmarkIntervalMs: 1000, historySize: 500 });
+ * ```
+ */
 export interface ApiServerOptions {
   /** TCP port; 0 (default) picks a free one. */
   readonly port?: number;
@@ -49,7 +55,13 @@ export interface ApiServerOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Identifies one object for the in-process helpers. */
+/** Identifies one object for the in-process helpers.
+ *
+ * @example
+ * ```ts
+ * server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' });
+ * ```
+ */
 export interface ObjectRef {
   readonly apiVersion: string;
   readonly kind: string;
@@ -57,7 +69,13 @@ export interface ObjectRef {
   readonly name: string;
 }
 
-/** Selects objects of one kind for {@link ObjectStore.list}. */
+/** Selects objects of one kind for {@link ObjectStore.list}.
+ *
+ * @example
+ * ```ts
+ * server.list({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', labelSelector: 'app=web' });
+ * ```
+ */
 export interface ListRef {
   readonly apiVersion: string;
   readonly kind: string;
@@ -70,6 +88,12 @@ export interface ListRef {
  * Direct, in-process access to the server's objects for test setup. Every call goes through the
  * same code path as the REST API (validation, resourceVersion, history, watch fan-out), so open
  * watches see the changes. Returned objects are the stored ones: treat them as read-only.
+ *
+ * @example
+ * ```ts
+ * server.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' }, data: { k: 'v' } });
+ * server.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' }, { data: { k: 'w' } });
+ * ```
  */
 export interface ObjectStore {
   /** Creates an object (its namespace is created if missing). Throws ApiStatusError like the API. */
@@ -96,7 +120,15 @@ export interface ObjectStore {
   resourceVersion(): string;
 }
 
-/** A running embedded API server. */
+/** A running embedded API server.
+ *
+ * @example
+ * ```ts
+ * const server = await startApiServer();
+ * writeFileSync('kubeconfig', server.kubeconfigYaml);
+ * await server.close();
+ * ```
+ */
 export interface ApiServer extends ObjectStore {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
@@ -118,7 +150,15 @@ export interface ApiServer extends ObjectStore {
   close(): Promise<void>;
 }
 
-/** Request counters. */
+/** Request counters.
+ *
+ * @example
+ * ```ts
+ * const before = server.stats.lists;
+ * await informer.run(signal);
+ * assert.equal(server.stats.lists, before + 1);
+ * ```
+ */
 export interface ServerStats {
   requests: number;
   lists: number;
@@ -1413,5 +1453,3 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   await server.start();
   return server;
 }
-
-export { ApiStatusError };
