@@ -1,0 +1,316 @@
+/**
+ * SharedInformerFactory: one informer per (resource, options), shared by every part of a program.
+ *
+ * Like client-go's factory, asking twice for the same resource with the same options returns the
+ * same informer (one watch, one cache). Unlike it, informers requested after `start()` are
+ * started at once (forgetting a second `Start` is a classic client-go bug), and `shutdown()`
+ * waits until every handler has delivered what was buffered.
+ */
+import {
+  Lister,
+  SharedIndexInformer,
+  type Clock,
+  type Indexers,
+  type InformerErrorContext,
+  type KubeObject,
+  type ReflectorOptions,
+} from '@kubecache/cache';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeListerWatcher, type ResourceRef } from './kube-lister-watcher.js';
+import {
+  resources,
+  type DynamicObject,
+  type PartialObjectMetadata,
+  type TypedResource,
+} from './resources.js';
+
+/**
+ * Options of {@link SharedInformerFactory}; every informer of the factory inherits them.
+ *
+ * @example
+ * ```ts
+ * new SharedInformerFactory(kc, { namespace: 'default', labelSelector: 'team=a', resyncPeriodMs: 60_000 });
+ * ```
+ */
+export interface SharedInformerFactoryOptions {
+  /** Watch only this namespace (default: all). */
+  readonly namespace?: string;
+  /** Server-side label selector of every list/watch. */
+  readonly labelSelector?: string;
+  /** Server-side field selector of every list/watch. */
+  readonly fieldSelector?: string;
+  /** Default handler resync period (default 0: none). */
+  readonly resyncPeriodMs?: number;
+  /** Applied to every object before it is cached (e.g. `stripManagedFields`). */
+  readonly transform?: <T extends KubeObject>(obj: T) => T;
+  readonly clock?: Clock;
+  /** Reflector tuning (page size, backoff, streaming lists, ...). */
+  readonly reflector?: Partial<Omit<ReflectorOptions<KubeObject>, 'listerWatcher' | 'store'>>;
+  /** Handler and watch errors of every informer. */
+  readonly onError?: (
+    error: unknown,
+    context: InformerErrorContext & { readonly informer: string },
+  ) => void;
+}
+
+/**
+ * Per-informer overrides of the factory options.
+ *
+ * @example
+ * ```ts
+ * factory.informerFor(resources.pods, { namespace: 'kube-system', indexers: { byNode } });
+ * ```
+ */
+export interface InformerForOptions<T extends KubeObject> {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly resyncPeriodMs?: number;
+  readonly transform?: (obj: T) => T;
+  /** Extra indexes (added to an existing shared informer when it lacks them). */
+  readonly indexers?: Indexers<T>;
+  /** Cache PartialObjectMetadata only (see {@link SharedInformerFactory.metadataFor}). */
+  readonly metadataOnly?: boolean;
+}
+
+/**
+ * An informer and its lister.
+ *
+ * @example
+ * ```ts
+ * const { informer, lister } = factory.apps.v1.deployments();
+ * ```
+ */
+export interface InformerPair<T extends KubeObject> {
+  informer(): SharedIndexInformer<T>;
+  lister(): Lister<T>;
+}
+
+interface Entry {
+  readonly id: string;
+  readonly informer: SharedIndexInformer<KubeObject>;
+  readonly lister: Lister<KubeObject>;
+  run: Promise<void> | undefined;
+}
+
+const transformIds = new WeakMap<object, number>();
+let nextTransformId = 1;
+function fnId(fn: object | undefined): number {
+  if (fn === undefined) return 0;
+  let id = transformIds.get(fn);
+  if (id === undefined) transformIds.set(fn, (id = nextTransformId++));
+  return id;
+}
+
+/**
+ * Shares informers across a program.
+ *
+ * @example
+ * ```ts
+ * const factory = new SharedInformerFactory(kc, { resyncPeriodMs: 60_000 });
+ * const deployments = factory.apps.v1.deployments();
+ * deployments.informer().addEventHandler({ onAdd: (d) => console.log(d.metadata?.name) });
+ * factory.start(signal);
+ * await factory.waitForCacheSync(signal);
+ * deployments.lister().namespace('default').list();
+ * ```
+ */
+export class SharedInformerFactory {
+  readonly #kc: KubeConfig;
+  readonly #options: SharedInformerFactoryOptions;
+  readonly #entries = new Map<string, Entry>();
+  #controller: AbortController | undefined;
+  #shutdown = false;
+
+  constructor(kubeConfig: KubeConfig, options: SharedInformerFactoryOptions = {}) {
+    this.#kc = kubeConfig;
+    this.#options = options;
+  }
+
+  /**
+   * The informer of `resource` with these options; the same instance for the same resource and
+   * options (transforms and selectors included).
+   */
+  informerFor<T extends KubeObject>(
+    resource: TypedResource<T> | ResourceRef,
+    options: InformerForOptions<T> = {},
+  ): SharedIndexInformer<T> {
+    return this.#entry(resource, options).informer as unknown as SharedIndexInformer<T>;
+  }
+
+  /** The lister over {@link SharedInformerFactory.informerFor}'s cache. */
+  listerFor<T extends KubeObject>(
+    resource: TypedResource<T> | ResourceRef,
+    options: InformerForOptions<T> = {},
+  ): Lister<T> {
+    return this.#entry(resource, options).lister as unknown as Lister<T>;
+  }
+
+  /** A dynamic informer/lister pair for a resource known at runtime (e.g. a CRD). */
+  forResource<T extends KubeObject = DynamicObject>(
+    ref: ResourceRef,
+    options: InformerForOptions<T> = {},
+  ): InformerPair<T> {
+    return this.#pair<T>(ref, options);
+  }
+
+  /** A metadata-only informer/lister pair (PartialObjectMetadata). */
+  metadataFor(
+    ref: ResourceRef,
+    options: Omit<InformerForOptions<PartialObjectMetadata>, 'metadataOnly'> = {},
+  ): InformerPair<PartialObjectMetadata> {
+    return this.#pair<PartialObjectMetadata>(ref, { ...options, metadataOnly: true });
+  }
+
+  /** Typed accessors of `apps/v1`. */
+  readonly apps = {
+    v1: {
+      deployments: () => this.#pair(resources.deployments),
+      replicasets: () => this.#pair(resources.replicasets),
+      statefulsets: () => this.#pair(resources.statefulsets),
+      daemonsets: () => this.#pair(resources.daemonsets),
+    },
+  };
+
+  /** Typed accessors of the core group `v1`. */
+  readonly core = {
+    v1: {
+      pods: () => this.#pair(resources.pods),
+      configmaps: () => this.#pair(resources.configmaps),
+      secrets: () => this.#pair(resources.secrets),
+      services: () => this.#pair(resources.services),
+      namespaces: () => this.#pair(resources.namespaces),
+      events: () => this.#pair(resources.events),
+    },
+  };
+
+  /** Typed accessors of `coordination.k8s.io/v1`. */
+  readonly coordination = {
+    v1: {
+      leases: () => this.#pair(resources.leases),
+    },
+  };
+
+  /**
+   * Starts every informer not yet running; informers requested later start at once. Stops them
+   * all when `signal` aborts (or on {@link SharedInformerFactory.shutdown}).
+   */
+  start(signal?: AbortSignal): void {
+    if (this.#shutdown) return;
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      if (signal !== undefined) {
+        if (signal.aborted) controller.abort(signal.reason);
+        else
+          signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+      }
+    }
+    for (const entry of this.#entries.values()) this.#run(entry);
+  }
+
+  /**
+   * Waits until every started informer has synced, or `signal` aborts. Resolves with one entry per
+   * informer (`group/version/resource` plus its options) telling whether it synced.
+   */
+  async waitForCacheSync(signal?: AbortSignal): Promise<Record<string, boolean>> {
+    const started = [...this.#entries.values()].filter((e) => e.run !== undefined);
+    const results = await Promise.all(started.map((e) => e.informer.waitForSync(signal)));
+    const out: Record<string, boolean> = {};
+    started.forEach((e, i) => (out[e.id] = results[i] ?? false));
+    return out;
+  }
+
+  /** Stops every informer and resolves when they have stopped and their handlers have drained. */
+  async shutdown(): Promise<void> {
+    this.#shutdown = true;
+    this.#controller?.abort();
+    const entries = [...this.#entries.values()];
+    await Promise.all(entries.map((e) => e.run));
+    await Promise.all(entries.map((e) => e.informer.drained()));
+  }
+
+  #pair<T extends KubeObject>(
+    ref: TypedResource<T> | ResourceRef,
+    options: InformerForOptions<T> = {},
+  ): InformerPair<T> {
+    const entry = this.#entry(ref, options);
+    return {
+      informer: () => entry.informer as unknown as SharedIndexInformer<T>,
+      lister: () => entry.lister as unknown as Lister<T>,
+    };
+  }
+
+  #entry<T extends KubeObject>(ref: ResourceRef, options: InformerForOptions<T>): Entry {
+    const o = this.#options;
+    const namespaced = ref.namespaced ?? true;
+    const namespace = namespaced ? (options.namespace ?? o.namespace ?? '') : '';
+    const labelSelector = options.labelSelector ?? o.labelSelector ?? '';
+    const fieldSelector = options.fieldSelector ?? o.fieldSelector ?? '';
+    const resyncPeriodMs = options.resyncPeriodMs ?? o.resyncPeriodMs ?? 0;
+    const transform = (options.transform ?? o.transform) as
+      ((obj: KubeObject) => KubeObject) | undefined;
+    const metadataOnly = options.metadataOnly ?? false;
+    const gvr = `${ref.group === '' ? 'core' : ref.group}/${ref.version}/${ref.resource}`;
+    const extras = [
+      namespace === '' ? '' : `ns=${namespace}`,
+      labelSelector === '' ? '' : `labels=${labelSelector}`,
+      fieldSelector === '' ? '' : `fields=${fieldSelector}`,
+      metadataOnly ? 'metadata' : '',
+      resyncPeriodMs === 0 ? '' : `resync=${resyncPeriodMs}`,
+      transform === undefined ? '' : `transform#${fnId(transform)}`,
+    ].filter((s) => s !== '');
+    const id = extras.length === 0 ? gvr : `${gvr}[${extras.join(',')}]`;
+    let entry = this.#entries.get(id);
+    if (entry === undefined) {
+      const lw = new KubeListerWatcher<KubeObject>(this.#kc, {
+        resource: ref,
+        ...(namespace === '' ? {} : { namespace }),
+        metadataOnly,
+      });
+      const onError = o.onError;
+      const informer = new SharedIndexInformer<KubeObject>({
+        name: id,
+        listerWatcher: lw,
+        resyncPeriodMs,
+        ...(transform === undefined ? {} : { transform }),
+        ...(o.clock === undefined ? {} : { clock: o.clock }),
+        ...(onError === undefined
+          ? {}
+          : { onError: (err, ctx) => onError(err, { ...ctx, informer: id }) }),
+        reflector: {
+          ...o.reflector,
+          ...(labelSelector === '' ? {} : { labelSelector }),
+          ...(fieldSelector === '' ? {} : { fieldSelector }),
+        },
+      });
+      const resourceName = ref.group === '' ? ref.resource : `${ref.resource}.${ref.group}`;
+      entry = {
+        id,
+        informer,
+        lister: new Lister(informer.getIndexer(), resourceName),
+        run: undefined,
+      };
+      this.#entries.set(id, entry);
+      if (this.#controller !== undefined) this.#run(entry);
+    }
+    if (options.indexers !== undefined) {
+      const have = entry.informer.getIndexer().getIndexers();
+      const missing = Object.entries(options.indexers).filter(([name]) => have[name] === undefined);
+      if (missing.length > 0) {
+        entry.informer.addIndexers(Object.fromEntries(missing) as unknown as Indexers<KubeObject>);
+      }
+    }
+    return entry;
+  }
+
+  #run(entry: Entry): void {
+    const controller = this.#controller;
+    if (entry.run !== undefined || controller === undefined) return;
+    entry.run = entry.informer.run(controller.signal).catch((err: unknown) => {
+      const onError = this.#options.onError;
+      if (onError !== undefined) onError(err, { source: 'watch', informer: entry.id });
+      else console.error(`kubecache informer ${entry.id} stopped`, err);
+    });
+  }
+}
