@@ -603,7 +603,10 @@ class EmbeddedApiServer implements ApiServer {
     dryRun = false,
   ): StoredObject {
     const current = this.db.get(info, namespace, name);
-    const base: unknown = JSON.parse(current.json);
+    // Stored objects are immutable and the patch functions never mutate their input (merge and
+    // strategic patches copy along the changed paths; the JSON patch library clones), so the
+    // stored object is patched directly instead of a fresh parse of its JSON.
+    const base: unknown = current.obj;
     const patched =
       type === 'json'
         ? jsonPatch(base, patch)

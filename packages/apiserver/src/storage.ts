@@ -56,8 +56,8 @@ export interface StorageEvent {
   readonly object: StoredObject;
   /** The previous version (MODIFIED, DELETED), used for selector transitions and snapshots. */
   readonly prev: StoredObject | undefined;
-  /** Lazily cached wire lines, keyed by event type + representation. */
-  lines?: Map<string, string>;
+  /** Lazily cached wire lines (UTF-8), keyed by event type + representation. */
+  lines?: Map<string, Buffer>;
 }
 
 /** Per-resource storage: the objects plus a lazily maintained sorted key order for paging. */
@@ -272,14 +272,20 @@ export class Storage {
   }
 
   store(info: ResourceInfo): ResourceStore {
+    const cached = this.#storeOf.get(info);
+    if (cached !== undefined && this.#stores.get(cached.key) === cached) return cached;
     const key = groupResourceKey(info.group, info.resource);
     let store = this.#stores.get(key);
     if (store === undefined) {
       store = new ResourceStore(info);
       this.#stores.set(key, store);
     }
+    this.#storeOf.set(info, store);
     return store;
   }
+
+  /** Hot-path shortcut from a resource's info object to its store. */
+  readonly #storeOf = new WeakMap<ResourceInfo, ResourceStore>();
 
   /** Drops the whole history: every watch or continue token from an older RV now gets 410. */
   compact(): void {

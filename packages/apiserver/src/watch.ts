@@ -60,12 +60,16 @@ export function eventLine(type: string, objectJson: string): string {
   return `{"type":"${type}","object":${objectJson}}\n`;
 }
 
-function eventLineCached(ev: StorageEvent, type: string, representation: Representation): string {
+/**
+ * The event's wire bytes for one type and representation, encoded once and shared by every
+ * watcher that receives it (fan-out costs a memcpy per watcher, not a serialization).
+ */
+function eventLineCached(ev: StorageEvent, type: string, representation: Representation): Buffer {
   const cacheKey = representation === 'full' ? type : `${type}:m`;
   ev.lines ??= new Map();
   let line = ev.lines.get(cacheKey);
   if (line === undefined) {
-    line = eventLine(type, objectJson(ev.object, representation));
+    line = Buffer.from(eventLine(type, objectJson(ev.object, representation)));
     ev.lines.set(cacheKey, line);
   }
   return line;
@@ -75,7 +79,7 @@ function eventLineCached(ev: StorageEvent, type: string, representation: Represe
 export class Watcher {
   readonly options: WatcherOptions;
   readonly res: ServerResponse;
-  #queue: string[] = [];
+  #queue: Buffer[] = [];
   #queuedBytes = 0;
   #blocked = false;
   #closed = false;
@@ -140,7 +144,7 @@ export class Watcher {
   }
 
   /** Sends one pre-built event line (counted against the cut-after-events fault). */
-  sendEvent(line: string): void {
+  sendEvent(line: string | Buffer): void {
     if (this.#closed) return;
     this.#events++;
     this.write(line);
@@ -171,13 +175,15 @@ export class Watcher {
   }
 
   /** Writes raw text, honouring backpressure and the cut-after-bytes fault. */
-  write(text: string): void {
+  write(data: string | Buffer): void {
     if (this.#closed) return;
+    const text = typeof data === 'string' ? Buffer.from(data) : data;
     const cutBytes = this.options.cutAfterBytes;
     if (cutBytes !== undefined) {
-      const len = Buffer.byteLength(text);
+      const len = text.length;
       if (this.#bytes + len >= cutBytes) {
-        const part = Buffer.from(text).subarray(0, Math.max(0, cutBytes - this.#bytes));
+        this.#flush();
+        const part = text.subarray(0, Math.max(0, cutBytes - this.#bytes));
         this.#bytes = cutBytes;
         if (part.length > 0) this.res.write(part);
         this.cut(true);
@@ -185,25 +191,40 @@ export class Watcher {
       }
       this.#bytes += len;
     }
-    if (this.#blocked) {
-      this.#queue.push(text);
-      this.#queuedBytes += text.length;
-      if (this.#queuedBytes > (this.options.maxQueuedBytes ?? 512 * 1024 * 1024)) this.end();
+    // Lines are queued and written on the next tick, so a burst of events (a batch of writes in
+    // one turn of the event loop) becomes one socket write per watcher instead of one per event.
+    this.#queue.push(text);
+    this.#queuedBytes += text.length;
+    if (this.#queuedBytes > (this.options.maxQueuedBytes ?? 512 * 1024 * 1024)) {
+      // Too slow a reader: drop it, as the real server drops watchers that cannot keep up.
+      this.#queue = [];
+      this.#queuedBytes = 0;
+      this.end();
       return;
     }
-    if (!this.res.write(text)) this.#blocked = true;
+    if (!this.#blocked && !this.#scheduled) {
+      this.#scheduled = true;
+      process.nextTick(() => {
+        this.#scheduled = false;
+        if (!this.#blocked) this.#flush();
+      });
+    }
   }
+
+  #scheduled = false;
 
   #flush(): void {
     if (this.#closed) return;
     this.#blocked = false;
     while (this.#queue.length > 0 && !this.#blocked) {
       // Coalesce queued lines into ~1 MiB chunks: fewer, larger socket writes.
-      let chunk = '';
+      let size = 0;
       let n = 0;
-      while (n < this.#queue.length && chunk.length < 1 << 20) chunk += this.#queue[n++];
-      this.#queue.splice(0, n);
-      this.#queuedBytes -= chunk.length;
+      while (n < this.#queue.length && size < 1 << 20) size += this.#queue[n++]!.length;
+      const chunk = n === 1 ? this.#queue[0]! : Buffer.concat(this.#queue.slice(0, n), size);
+      if (n === this.#queue.length) this.#queue = [];
+      else this.#queue.splice(0, n);
+      this.#queuedBytes -= size;
       if (!this.res.write(chunk)) this.#blocked = true;
     }
     if (this.#queue.length === 0) this.#queuedBytes = 0;
@@ -216,7 +237,7 @@ export class Watcher {
   end(): void {
     if (this.#closed || this.#endPending) return;
     this.#endPending = true;
-    if (!this.#blocked) this.res.end();
+    if (!this.#blocked) this.#flush();
   }
 
   /**
@@ -227,6 +248,7 @@ export class Watcher {
   cut(flush = false): void {
     if (this.#closed) return;
     const socket = this.res.socket;
+    if (flush && !this.#blocked) this.#flush();
     this.#finish();
     if (flush && socket !== null) {
       socket.end();
