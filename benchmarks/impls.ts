@@ -278,6 +278,8 @@ interface KcCacheModule {
     listerWatcher: unknown;
     transform?: (obj: KubeObject) => KubeObject;
   }) => KcInformer;
+  /** kubecache's own transform, when it ships one (preferred: it is what users will use). */
+  stripManagedFields?: (obj: KubeObject) => KubeObject;
 }
 interface KcClientModule {
   KubeListerWatcher: new (
@@ -302,7 +304,10 @@ export async function loadKubecache(): Promise<{
   kcModules =
     cache.SharedIndexInformer && client.KubeListerWatcher
       ? {
-          cache: { SharedIndexInformer: cache.SharedIndexInformer },
+          cache: {
+            SharedIndexInformer: cache.SharedIndexInformer,
+            stripManagedFields: cache.stripManagedFields,
+          },
           client: { KubeListerWatcher: client.KubeListerWatcher },
         }
       : null;
@@ -318,7 +323,9 @@ async function kubecacheInformer(req: SyncRequest): Promise<KcInformer> {
   });
   return new mods.cache.SharedIndexInformer({
     listerWatcher: lw,
-    transform: req.stripManagedFields ? stripManagedFields : undefined,
+    transform: req.stripManagedFields
+      ? (mods.cache.stripManagedFields ?? stripManagedFields)
+      : undefined,
   });
 }
 

@@ -216,7 +216,7 @@ export function svgChart(results: readonly Result[]): string {
     `<rect x="${labelW}" y="24" width="10" height="8" fill="#2b6cb0"/><text x="${labelW + 14}" y="32">vs client-node</text>`,
     `<rect x="${labelW + 110}" y="24" width="10" height="8" fill="#dd8833"/><text x="${labelW + 124}" y="32">vs floor</text>`,
   ];
-  for (const t of [1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16]) {
+  for (const t of [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16]) {
     const x = xOf(t);
     out.push(
       `<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${height - 26}" stroke="${t === 1 ? '#333' : '#ddd'}"/>`,

@@ -45,8 +45,8 @@ async function syncScenario(ctx: ScenarioContext): Promise<Result[]> {
   const sizes: { resource: FixtureKind; count: number; repeats: number; warmup: boolean }[] =
     ctx.quick
       ? [
-          { resource: 'configmaps', count: 2000, repeats: 1, warmup: false },
-          { resource: 'pods', count: 1000, repeats: 1, warmup: false },
+          { resource: 'configmaps', count: 1000, repeats: 1, warmup: false },
+          { resource: 'pods', count: 500, repeats: 1, warmup: false },
         ]
       : [
           { resource: 'configmaps', count: 10_000, repeats: 5, warmup: true },
@@ -132,7 +132,7 @@ async function watchScenario(ctx: ScenarioContext): Promise<Result[]> {
 
 // 3 and 6: child processes ----------------------------------------------------------------------
 
-async function heapChild(job: HeapJob, maxOldSpaceMiB: number): Promise<HeapReport> {
+async function heapChild(job: HeapJob, maxOldSpaceMiB: number): Promise<HeapReport[]> {
   const script = fileURLToPath(new URL('./heap-child.ts', import.meta.url));
   const child = spawn(
     process.execPath,
@@ -143,19 +143,22 @@ async function heapChild(job: HeapJob, maxOldSpaceMiB: number): Promise<HeapRepo
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => (out += chunk));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const line = out.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !line.startsWith('{'))
+  const reports = out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as HeapReport);
+  if (code !== 0 || reports.length !== job.variants.length)
     throw new Error(`heap child ${job.impl} failed (exit ${code}): ${out}`);
-  return JSON.parse(line) as HeapReport;
+  return reports;
 }
 
 async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
-  const count = ctx.quick ? 1000 : 50_000;
+  const count = ctx.quick ? 500 : 50_000;
   const base = `3 heap: ${k(count)} Pods`;
   progress(`${base}: loading data set`);
   await ctx.source.load({ resource: 'pods', count, views: 'both' });
   const kc = (await adapters()).some((a) => a.impl === 'kubecache');
-  const variants: { name: string; impls: Impl[]; job: Partial<SyncRequest> }[] = [
+  const variants: { name: string; impls: Impl[]; job: HeapJob['variants'][number] }[] = [
     { name: 'full objects', impls: ['kubecache', 'client-node', 'floor'], job: {} },
     {
       name: 'managedFields stripped',
@@ -164,34 +167,50 @@ async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
     },
     { name: 'metadata-only', impls: ['kubecache', 'floor'], job: { metadataOnly: true } },
   ];
-  const results: Result[] = [];
-  for (const v of variants) {
-    for (const impl of v.impls) {
-      if (impl === 'kubecache' && !kc) continue;
-      const samples: number[] = [];
-      for (let r = 0; r < repeatsOf(ctx, 1); r++) {
-        const report = await heapChild(
-          { impl, url: ctx.source.url, resource: 'pods', count, ...v.job },
-          4096,
-        );
-        samples.push(report.bytesPerObject);
+  const samples = new Map<string, number[]>();
+  const impls: Impl[] = kc ? ['kubecache', 'client-node', 'floor'] : ['client-node', 'floor'];
+  for (let r = 0; r < repeatsOf(ctx, 1); r++) {
+    // One child per implementation measures its variants one after the other.
+    for (const impl of impls) {
+      const mine = variants.filter((v) => v.impls.includes(impl));
+      const reports = await heapChild(
+        {
+          impl,
+          url: ctx.source.url,
+          resource: 'pods',
+          count,
+          variants: mine.map((v) => v.job),
+          warmup: !ctx.quick,
+        },
+        4096,
+      );
+      for (const report of reports) {
+        const v = mine[report.variant];
+        const key = `${v.name}\u0000${impl}`;
+        samples.set(key, [...(samples.get(key) ?? []), report.bytesPerObject]);
         progress(`${base}, ${v.name}: ${impl}: ${Math.round(report.bytesPerObject)} bytes/object`);
       }
-      results.push({
-        scenario: `${base}, ${v.name}`,
-        impl,
-        metric: 'retained heap per object',
-        value: median(samples),
-        unit: 'bytes',
-      });
     }
   }
+  const results: Result[] = [];
+  for (const v of variants)
+    for (const impl of v.impls) {
+      const xs = samples.get(`${v.name}\u0000${impl}`);
+      if (xs)
+        results.push({
+          scenario: `${base}, ${v.name}`,
+          impl,
+          metric: 'retained heap per object',
+          value: median(xs),
+          unit: 'bytes',
+        });
+    }
   await ctx.source.unload('pods');
   return results;
 }
 
 async function millionScenario(ctx: ScenarioContext): Promise<Result[]> {
-  const count = ctx.quick ? 20_000 : 1_000_000;
+  const count = ctx.quick ? 10_000 : 1_000_000;
   const scenario = `6 metadata-only: ${k(count)} ConfigMaps`;
   progress(`${scenario}: loading data set (this takes a while at 1M)`);
   await ctx.source.load({ resource: 'configmaps', count, views: 'metadata' });
@@ -199,14 +218,14 @@ async function millionScenario(ctx: ScenarioContext): Promise<Result[]> {
   const results: Result[] = [];
   const impls: Impl[] = kc ? ['kubecache', 'client-node', 'floor'] : ['client-node', 'floor'];
   for (const impl of impls) {
-    const report = await heapChild(
+    const [report] = await heapChild(
       {
         impl,
         url: ctx.source.url,
         resource: 'configmaps',
         count,
-        metadataOnly: true,
-        noWarmup: !ctx.quick,
+        variants: [{ metadataOnly: true }],
+        warmup: false,
       },
       12_288,
     );
@@ -269,7 +288,7 @@ async function fanoutScenario(ctx: ScenarioContext): Promise<Result[]> {
 // 5 ---------------------------------------------------------------------------------------------
 
 async function storeScenario(ctx: ScenarioContext): Promise<Result[]> {
-  const objects = ctx.quick ? 5000 : 100_000;
+  const objects = ctx.quick ? 2000 : 100_000;
   progress(`5 store: ${k(objects)} objects (runStoreBench)`);
   const { runStoreBench } = await import('./store.bench.ts');
   const results = await runStoreBench({ objects, quick: ctx.quick });
