@@ -802,13 +802,22 @@ class EmbeddedApiServer implements ApiServer {
         this.stats.writes++;
         const sub = subresource === 'status' ? 'status' : undefined;
         let result: StoredObject;
+        let code = 200;
         if (contentType === 'application/apply-patch+yaml') {
           // Server-side apply, simplified: create when missing, else a merge of the applied config.
           const applied = this.#parse(text, true);
           const existing = this.db.tryGet(info, namespace, name);
           if (existing === undefined) {
+            const meta = (applied.metadata ?? {}) as { name?: unknown };
+            if (meta.name !== undefined && meta.name !== name) {
+              throw badRequest(
+                `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
+              );
+            }
+            applied.metadata = { ...applied.metadata, name };
             this.#prepareCreate(info, applied);
             result = this.db.create(info, applied, { namespace, dryRun });
+            code = 201;
           } else {
             result = this.#applyPatch(info, namespace, name, applied, 'merge', sub, dryRun);
           }
@@ -845,7 +854,7 @@ class EmbeddedApiServer implements ApiServer {
             dryRun,
           );
         }
-        this.#sendObject(res, 200, result, info, representation, false);
+        this.#sendObject(res, code, result, info, representation, false);
         return;
       }
       case 'DELETE': {
