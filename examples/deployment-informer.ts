@@ -122,11 +122,13 @@ if (server !== undefined && process.exitCode === undefined) {
 }
 
 if (args.watch) {
-  console.log('Watching deployments; press Ctrl-C to stop.');
-  await new Promise<void>((resolve) => {
+  // Listen before announcing, so a Ctrl-C right after the message is not lost.
+  const interrupted = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  console.log('Watching deployments; press Ctrl-C to stop.');
+  await interrupted;
 }
 
 stop.abort();

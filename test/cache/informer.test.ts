@@ -247,6 +247,53 @@ describe('SharedIndexInformer over HTTP (embedded API server)', () => {
     ac.abort();
   });
 
+  it('a stuck handler with a small buffer gets the coalesced net changes, ending at the store state', async () => {
+    const { ns, informer, start } = informerIn(4);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const view = new Map<string, string>();
+    let deliveries = 0;
+    const reg = informer.addEventHandler(
+      {
+        onAdd: async (o) => {
+          deliveries++;
+          view.set(o.metadata?.name ?? '', o.data?.['v'] ?? '');
+          await gate;
+        },
+        onUpdate: (_a, b) => {
+          deliveries++;
+          view.set(b.metadata?.name ?? '', b.data?.['v'] ?? '');
+        },
+        onDelete: (o) => {
+          deliveries++;
+          view.delete(
+            o instanceof DeletedFinalStateUnknown ? o.key.split('/')[1]! : (o.metadata?.name ?? ''),
+          );
+        },
+      },
+      { bufferCapacity: 8 },
+    );
+    const ac = start();
+    await informer.waitForSync(AbortSignal.timeout(5000));
+    for (let v = 1; v <= 200; v++) server.update(cm(ns, `cm-${v % 4}`, { v: String(v) }));
+    server.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'cm-3' });
+    const last = server.resourceVersion();
+    await until(() => informer.lastSyncResourceVersion() === last, 'informer caught up');
+    assert.ok(reg.pending <= 16, `buffer stayed bounded (${reg.pending} pending)`);
+    release();
+    await informer.drained();
+    assert.ok(deliveries < 60, `coalesced: ${deliveries} deliveries for 205 changes`);
+    const store = new Map(
+      informer
+        .getStore()
+        .list()
+        .map((o) => [o.metadata?.name ?? '', o.data?.['v'] ?? '']),
+    );
+    assert.deepEqual(view, store);
+    assert.equal(view.has('cm-3'), false);
+    ac.abort();
+  });
+
   it('handler exceptions and rejections go to the error hook; delivery continues', async () => {
     const errors: { message: string; source: string }[] = [];
     const { ns, informer, start } = informerIn(0, {

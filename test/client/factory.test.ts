@@ -296,4 +296,30 @@ describe('SharedInformerFactory over HTTP (embedded API server)', () => {
     assert.equal(done.length, 3, 'nothing is delivered after shutdown');
     assert.equal(server.stats.watches, watchesBefore);
   });
+
+  it('shutdown({ signal }) stops waiting for a handler that never settles', async () => {
+    const factory = new SharedInformerFactory(kc);
+    let calls = 0;
+    factory.apps.v1
+      .deployments()
+      .informer()
+      .addEventHandler({
+        onAdd: () => {
+          calls++;
+          return new Promise<void>(() => {});
+        },
+      });
+    factory.start();
+    await factory.waitForCacheSync(AbortSignal.timeout(5000));
+    await until(() => calls === 1, 'first add');
+    const ac = new AbortController();
+    const stopped = factory.shutdown({ signal: ac.signal });
+    let resolved = false;
+    void stopped.then(() => (resolved = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(resolved, false, 'still waiting for the stuck handler');
+    ac.abort();
+    await stopped;
+    assert.equal(calls, 1);
+  });
 });

@@ -221,13 +221,27 @@ export class SharedInformerFactory {
     return out;
   }
 
-  /** Stops every informer and resolves when they have stopped and their handlers have drained. */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops every informer and resolves when they have stopped and their handlers have delivered
+   * everything already buffered. A handler whose promise never settles would hold this forever:
+   * pass `signal` to stop waiting for the drain (the informers are stopped either way).
+   */
+  async shutdown(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
     this.#shutdown = true;
     this.#controller?.abort();
     const entries = [...this.#entries.values()];
     await Promise.all(entries.map((e) => e.run));
-    await Promise.all(entries.map((e) => e.informer.drained()));
+    const drained = Promise.all(entries.map((e) => e.informer.drained()));
+    const signal = options.signal;
+    if (signal === undefined) {
+      await drained;
+      return;
+    }
+    if (signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      void drained.then(() => resolve());
+    });
   }
 
   #pair<T extends KubeObject>(
