@@ -474,6 +474,28 @@ describe('apiserver CRUD over HTTP', () => {
     );
   });
 
+  it('in-process helpers default the namespace of namespaced kinds to default', () => {
+    server.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'no-ns' } });
+    const updated = server.update({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'no-ns' },
+      data: { a: 'b' },
+    } as {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string; namespace?: string };
+    });
+    assert.equal(updated.metadata.namespace, 'default');
+    const applied = server.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'no-ns' },
+      data: { c: 'd' },
+    });
+    assert.deepEqual((applied as { data?: unknown }).data, { c: 'd' });
+  });
+
   it('deletes collections and honours dryRun', async () => {
     server.create(cm('dc-1', 'dc', { g: 'x' }));
     server.create(cm('dc-2', 'dc', { g: 'x' }));

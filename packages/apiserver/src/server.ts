@@ -522,26 +522,32 @@ class EmbeddedApiServer implements ApiServer {
 
   update<T extends KubeObject>(obj: T): T {
     const info = this.#infoOf(obj.apiVersion, obj.kind);
-    return this.db.update(info, shallowCopy(obj), { copy: true }).obj as T;
+    return this.db.update(info, shallowCopy(obj), { copy: true, namespace: this.#nsOf(info, obj) })
+      .obj as T;
+  }
+
+  /** The namespace of an in-process write: the object's, or `default` for namespaced kinds. */
+  #nsOf(info: ResourceInfo, obj: KubeObject): string | undefined {
+    return info.namespaced ? (obj.metadata?.namespace ?? 'default') : undefined;
   }
 
   updateStatus<T extends KubeObject>(obj: T): T {
     const info = this.#infoOf(obj.apiVersion, obj.kind);
     const sub = info.subresources.includes('status') ? 'status' : undefined;
-    return this.db.update(info, shallowCopy(obj), { subresource: sub, copy: true }).obj as T;
+    return this.db.update(info, shallowCopy(obj), {
+      subresource: sub,
+      copy: true,
+      namespace: this.#nsOf(info, obj),
+    }).obj as T;
   }
 
   apply<T extends KubeObject>(obj: T): T {
     const info = this.#infoOf(obj.apiVersion, obj.kind);
-    const existing = this.db.tryGet(
-      info,
-      obj.metadata?.namespace ?? 'default',
-      obj.metadata?.name ?? '',
-    );
+    const existing = this.db.tryGet(info, this.#nsOf(info, obj), obj.metadata?.name ?? '');
     if (existing === undefined) return this.create(obj);
     const copy = shallowCopy(obj);
     copy.metadata = { ...copy.metadata, resourceVersion: undefined };
-    return this.db.update(info, copy, { copy: true }).obj as T;
+    return this.db.update(info, copy, { copy: true, namespace: this.#nsOf(info, obj) }).obj as T;
   }
 
   patch<T extends KubeObject>(
