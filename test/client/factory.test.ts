@@ -181,6 +181,76 @@ describe('SharedInformerFactory over HTTP (embedded API server)', () => {
     await factory.shutdown();
   });
 
+  it('every typed accessor lists and watches its built-in resource', async () => {
+    const factory = new SharedInformerFactory(kc);
+    const pairs = [
+      factory.apps.v1.deployments(),
+      factory.apps.v1.replicasets(),
+      factory.apps.v1.statefulsets(),
+      factory.apps.v1.daemonsets(),
+      factory.core.v1.pods(),
+      factory.core.v1.configmaps(),
+      factory.core.v1.secrets(),
+      factory.core.v1.services(),
+      factory.core.v1.namespaces(),
+      factory.core.v1.events(),
+      factory.coordination.v1.leases(),
+    ];
+    factory.start();
+    const synced = await factory.waitForCacheSync(AbortSignal.timeout(5000));
+    assert.deepEqual(Object.keys(synced).sort(), [
+      'apps/v1/daemonsets',
+      'apps/v1/deployments',
+      'apps/v1/replicasets',
+      'apps/v1/statefulsets',
+      'coordination.k8s.io/v1/leases',
+      'core/v1/configmaps',
+      'core/v1/events',
+      'core/v1/namespaces',
+      'core/v1/pods',
+      'core/v1/secrets',
+      'core/v1/services',
+    ]);
+    assert.ok(Object.values(synced).every(Boolean));
+    assert.equal(pairs.length, 11);
+    // Cluster-scoped: namespaces are keyed by name.
+    assert.equal(factory.core.v1.namespaces().lister().get('default').metadata?.name, 'default');
+    server.create({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { namespace: 'default', name: 'leader' },
+      spec: { holderIdentity: 'me' },
+    } as KubeObject);
+    await until(
+      () =>
+        factory.coordination.v1.leases().lister().namespace('default').tryGet('leader') !==
+        undefined,
+      'lease',
+    );
+    assert.equal(
+      factory.coordination.v1.leases().lister().namespace('default').get('leader').spec
+        ?.holderIdentity,
+      'me',
+    );
+    await factory.shutdown();
+  });
+
+  it('a field selector narrows the list and watch on the server', async () => {
+    const factory = new SharedInformerFactory(kc, { fieldSelector: 'metadata.name=web' });
+    const deployments = factory.apps.v1.deployments();
+    factory.start();
+    await factory.waitForCacheSync(AbortSignal.timeout(5000));
+    assert.deepEqual(
+      deployments
+        .lister()
+        .list()
+        .map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`)
+        .sort(),
+      ['default/web', 'other/web'],
+    );
+    await factory.shutdown();
+  });
+
   it('factory options: namespace, label selector and transform reach the informers', async () => {
     const factory = new SharedInformerFactory(kc, {
       namespace: 'default',
