@@ -76,6 +76,25 @@ interface ListBody<T> {
   items?: T[] | null;
 }
 
+/** What identifies a page request, for matching a prefetched page. */
+function listKey(o: ListOptions): string {
+  return JSON.stringify([
+    o.continue ?? '',
+    o.limit ?? 0,
+    o.labelSelector ?? '',
+    o.fieldSelector ?? '',
+    o.resourceVersion ?? '',
+  ]);
+}
+
+const CONTINUE_RE = /"metadata":\{[^{}]*?"continue":"([^"\\]+)"/;
+
+/** The list's continue token, when the first bytes of the body already show it. */
+function sniffContinue(chunk: Buffer): string | undefined {
+  const head = chunk.toString('latin1', 0, Math.min(chunk.length, 4096));
+  return CONTINUE_RE.exec(head)?.[1];
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
@@ -163,23 +182,34 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
     return res;
   }
 
-  /** One LIST page. Items get `kind`/`apiVersion` from the list when they lack them. */
+  /**
+   * One LIST page. Items get `kind`/`apiVersion` from the list when they lack them.
+   *
+   * Paged lists are pipelined: as soon as the first bytes of a page reveal its `continue` token
+   * (list metadata precedes the items on the wire), the next page is requested, so the server
+   * produces and sends page N+1 while page N is still arriving and being parsed. The prefetched
+   * page is used only by a call asking for exactly that token (and the same limit and
+   * selectors); anything else discards it.
+   */
   async list(options: ListOptions): Promise<ListPage<T>> {
-    const url = this.#url({
-      resourceVersion: options.resourceVersion,
-      resourceVersionMatch: options.resourceVersion ? options.resourceVersionMatch : undefined,
-      limit: options.limit && options.limit > 0 ? options.limit : undefined,
-      continue: options.continue,
-      labelSelector: options.labelSelector,
-      fieldSelector: options.fieldSelector,
-    });
-    const res = await this.#get(
-      url,
-      this.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json',
-      options.signal,
-      false,
-    );
-    const body = JSON.parse(await res.body.text()) as ListBody<T>;
+    const key = listKey(options);
+    const prefetched = this.#prefetched;
+    this.#prefetched = undefined;
+    let text: string;
+    if (prefetched !== undefined && prefetched.key === key && !options.signal.aborted) {
+      const signal = options.signal;
+      const onAbort = (): void => prefetched.controller.abort(signal.reason);
+      if (signal !== prefetched.parent) signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        text = await prefetched.text;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    } else {
+      prefetched?.controller.abort();
+      text = await this.#fetchList(options, options.signal);
+    }
+    const body = JSON.parse(text) as ListBody<T>;
     const items = body.items ?? [];
     const listKind = body.kind ?? '';
     const kind = listKind.endsWith('List') ? listKind.slice(0, -4) : this.resource.kind;
@@ -196,6 +226,61 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       continue: meta.continue || undefined,
       remainingItemCount: meta.remainingItemCount,
     };
+  }
+
+  /** The next page, requested ahead of time (see {@link KubeListerWatcher.list}). */
+  #prefetched:
+    | { key: string; parent: AbortSignal; controller: AbortController; text: Promise<string> }
+    | undefined;
+
+  /** GETs one page and returns its body text; starts the prefetch of the following page. */
+  async #fetchList(options: ListOptions, signal: AbortSignal): Promise<string> {
+    const url = this.#url({
+      resourceVersion: options.resourceVersion,
+      resourceVersionMatch: options.resourceVersion ? options.resourceVersionMatch : undefined,
+      limit: options.limit && options.limit > 0 ? options.limit : undefined,
+      continue: options.continue,
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+    });
+    const res = await this.#get(
+      url,
+      this.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json',
+      signal,
+      false,
+    );
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      if (
+        chunks.length === 0 &&
+        options.limit &&
+        options.limit > 0 &&
+        this.#prefetched === undefined
+      ) {
+        const token = sniffContinue(chunk);
+        if (token !== undefined)
+          this.#prefetch({ ...options, continue: token, resourceVersion: undefined });
+      }
+      chunks.push(chunk);
+      bytes += chunk.length;
+    }
+    return chunks.length === 1
+      ? chunks[0]!.toString('utf8')
+      : Buffer.concat(chunks, bytes).toString('utf8');
+  }
+
+  #prefetch(options: ListOptions): void {
+    const controller = new AbortController();
+    const parent = options.signal;
+    if (parent.aborted) return;
+    const onAbort = (): void => controller.abort(parent.reason);
+    parent.addEventListener('abort', onAbort, { once: true });
+    const text = this.#fetchList({ ...options, signal: controller.signal }, controller.signal);
+    const detach = (): void => parent.removeEventListener('abort', onAbort);
+    // Errors surface (if ever) through the list() call that consumes this page.
+    text.then(detach, detach);
+    this.#prefetched = { key: listKey(options), parent, controller, text };
   }
 
   /** A WATCH stream; the request is sent when iteration starts. */
