@@ -45,11 +45,32 @@
  */
 import { DeletedFinalStateUnknown } from './keys.js';
 
-/** Default capacity of a registration's buffer before it is compacted. */
+/**
+ * Default capacity of a registration's buffer before it is compacted.
+ *
+ * @example
+ * ```ts
+ * informer.addEventHandler(handler, { bufferCapacity: DEFAULT_BUFFER_CAPACITY * 4 });
+ * ```
+ */
 export const DEFAULT_BUFFER_CAPACITY = 16_384;
-/** Deliveries per registration per scheduling turn before yielding to I/O. */
+/**
+ * Deliveries per registration per scheduling turn before yielding to I/O.
+ *
+ * @example
+ * ```ts
+ * listener.drain(DRAIN_BATCH); // 'done' | 'more' | 'waiting'
+ * ```
+ */
 export const DRAIN_BATCH = 4_096;
-/** Smallest resync period of a handler (client-go's `minimumResyncPeriod`). */
+/**
+ * Smallest resync period of a handler (client-go's `minimumResyncPeriod`); shorter ones are raised to it.
+ *
+ * @example
+ * ```ts
+ * informer.addEventHandler(handler, { resyncPeriodMs: MIN_RESYNC_PERIOD_MS });
+ * ```
+ */
 export const MIN_RESYNC_PERIOD_MS = 1_000;
 
 /**

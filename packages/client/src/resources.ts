@@ -114,7 +114,14 @@ export const resources = Object.freeze({
   leases: resource<Wire<V1Lease>>('coordination.k8s.io', 'v1', 'leases', 'Lease'),
 });
 
-/** Wire types of the built-ins, for annotations. */
+/**
+ * Wire types of the built-ins, for annotations.
+ *
+ * @example
+ * ```ts
+ * const onAdd = (d: Deployment): void => console.log(d.metadata?.creationTimestamp); // a string
+ * ```
+ */
 export type Deployment = Wire<V1Deployment>;
 /** @see {@link Deployment} */
 export type ReplicaSet = Wire<V1ReplicaSet>;
