@@ -194,19 +194,42 @@ interface Route {
   readonly watch: boolean;
 }
 
-/** Writes a big body made of many strings in ~1 MiB chunks, waiting for `drain` when needed. */
-async function writeChunked(res: ServerResponse, parts: readonly string[]): Promise<void> {
-  let chunk = '';
-  for (const part of parts) {
-    chunk += part;
-    if (chunk.length >= CHUNK) {
-      if (!res.write(chunk)) await waitDrain(res);
-      chunk = '';
+const COMMA = Buffer.from(',');
+
+/**
+ * Writes a list body: a head, then items separated by commas, then a tail, as ~1 MiB chunks
+ * concatenated from the items' cached bytes, waiting for `drain` when the socket is full.
+ */
+async function writeListBody(
+  res: ServerResponse,
+  head: string,
+  items: readonly Buffer[],
+  tail: string,
+): Promise<void> {
+  let parts: Buffer[] = [Buffer.from(head)];
+  let size = parts[0]!.length;
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) {
+      parts.push(COMMA);
+      size++;
+    }
+    const item = items[i]!;
+    parts.push(item);
+    size += item.length;
+    if (size >= CHUNK) {
+      if (!res.write(Buffer.concat(parts, size))) await waitDrain(res);
       if (res.destroyed) return;
+      parts = [];
+      size = 0;
     }
   }
-  res.end(chunk);
+  parts.push(Buffer.from(tail));
+  res.end(Buffer.concat(parts));
 }
+
+/** The UTF-8 bytes of list items, cached per stored version and representation (built lazily). */
+const itemBytesCache = new WeakMap<StoredObject, Buffer>();
+const metadataBytesCache = new WeakMap<StoredObject, Buffer>();
 
 function waitDrain(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -1203,6 +1226,18 @@ class EmbeddedApiServer implements ApiServer {
     return this.#objectJson(obj, info);
   }
 
+  /** {@link #itemJson} as UTF-8 bytes, encoded once per stored version and reused by every LIST. */
+  #itemBytes(obj: StoredObject, info: ResourceInfo, representation: Representation): Buffer {
+    const cache = representation === 'metadata' ? metadataBytesCache : itemBytesCache;
+    const rewrites = info.custom && obj.obj.apiVersion !== apiVersionOf(info);
+    let bytes = rewrites ? undefined : cache.get(obj);
+    if (bytes === undefined) {
+      bytes = Buffer.from(this.#itemJson(obj, info, representation));
+      if (!rewrites) cache.set(obj, bytes);
+    }
+    return bytes;
+  }
+
   /** The object as served at the requested version (custom resources share storage across versions). */
   #objectJson(obj: StoredObject, info: ResourceInfo): string {
     const apiVersion = apiVersionOf(info);
@@ -1309,16 +1344,10 @@ class EmbeddedApiServer implements ApiServer {
       'Content-Type': 'application/json',
       'Cache-Control': 'no-cache, private',
     });
-    const parts: string[] = new Array<string>(result.items.length * 2 + 2);
-    let n = 0;
-    parts[n++] = head;
-    for (let i = 0; i < result.items.length; i++) {
-      if (i > 0) parts[n++] = ',';
-      parts[n++] = this.#itemJson(result.items[i]!, info, representation);
-    }
-    parts[n++] = ']}';
-    parts.length = n;
-    await writeChunked(res, parts);
+    const items = new Array<Buffer>(result.items.length);
+    for (let i = 0; i < items.length; i++)
+      items[i] = this.#itemBytes(result.items[i]!, info, representation);
+    await writeListBody(res, head, items, ']}');
   }
 
   // ---- WATCH --------------------------------------------------------------------------------
