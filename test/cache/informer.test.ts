@@ -393,6 +393,27 @@ describe('SharedIndexInformer over HTTP (embedded API server)', () => {
     ac.abort();
   });
 
+  it('breaking out of events() removes its registration (nothing stays parked)', async () => {
+    const { ns, informer, start } = informerIn(3);
+    const ac = start();
+    let first: InformerEvent<ConfigMap> | undefined;
+    for await (const ev of informer.events()) {
+      first = ev;
+      break;
+    }
+    assert.equal(first?.type, 'added');
+    server.create(cm(ns, 'after-break'));
+    const last = server.resourceVersion();
+    await until(() => informer.lastSyncResourceVersion() === last, 'informer caught up');
+    await Promise.race([
+      informer.drained(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('a removed iterator still holds events')), 2000),
+      ),
+    ]);
+    ac.abort();
+  });
+
   it('applies the transform before storing; it cannot change after start', async () => {
     const { ns, informer, start } = informerIn(0);
     server.create({
