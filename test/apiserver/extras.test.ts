@@ -101,6 +101,33 @@ describe('apiserver options and less common paths', () => {
     }
   });
 
+  it('a continue token expires once the bounded history has moved past it', async () => {
+    const server = await startApiServer({ historySize: 20, bookmarkIntervalMs: 0 });
+    try {
+      for (let i = 0; i < 5; i++) server.create(cm(`p${i}`, 'ring'));
+      const first = await json(server, '/api/v1/namespaces/ring/configmaps?limit=2');
+      const token = (first.body['metadata'] as { continue: string }).continue;
+      const ok = await json(server, `/api/v1/namespaces/ring/configmaps?limit=2&continue=${token}`);
+      assert.equal(ok.status, 200);
+      for (let i = 0; i < 25; i++) server.create(cm(`q${i}`, 'ring-other'));
+      const gone = await json(
+        server,
+        `/api/v1/namespaces/ring/configmaps?limit=2&continue=${token}`,
+      );
+      assert.equal(gone.status, 410);
+      assert.equal(gone.body['reason'], 'Expired');
+      const watch = await openWatch(
+        server,
+        `/api/v1/configmaps?watch=true&resourceVersion=${(first.body['metadata'] as { resourceVersion: string }).resourceVersion}`,
+      );
+      const [ev] = await watch.next(1);
+      assert.equal(ev?.type, 'ERROR');
+      assert.equal(ev?.object.code, 410);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('answers kubectl-style Table requests', async () => {
     const { server } = await setup();
     try {
