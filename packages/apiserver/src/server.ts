@@ -230,6 +230,10 @@ async function writeListBody(
 /** The UTF-8 bytes of list items, cached per stored version and representation (built lazily). */
 const itemBytesCache = new WeakMap<StoredObject, Buffer>();
 const metadataBytesCache = new WeakMap<StoredObject, Buffer>();
+/** The UTF-8 bytes of whole objects (watch events carry apiVersion/kind), cached likewise. */
+const objectBytesCache = new WeakMap<StoredObject, Buffer>();
+const ADDED_PREFIX = Buffer.from('{"type":"ADDED","object":');
+const EVENT_SUFFIX = Buffer.from('}\n');
 
 function waitDrain(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -1238,6 +1242,21 @@ class EmbeddedApiServer implements ApiServer {
     return bytes;
   }
 
+  /** The whole object (or its metadata) as UTF-8 bytes, encoded once per stored version. */
+  #objectBytes(obj: StoredObject, info: ResourceInfo, representation: Representation): Buffer {
+    const cache = representation === 'metadata' ? metadataBytesCache : objectBytesCache;
+    const rewrites =
+      representation === 'full' && info.custom && obj.obj.apiVersion !== apiVersionOf(info);
+    let bytes = rewrites ? undefined : cache.get(obj);
+    if (bytes === undefined) {
+      bytes = Buffer.from(
+        representation === 'metadata' ? metadataJson(obj) : this.#objectJson(obj, info),
+      );
+      if (!rewrites) cache.set(obj, bytes);
+    }
+    return bytes;
+  }
+
   /** The object as served at the requested version (custom resources share storage across versions). */
   #objectJson(obj: StoredObject, info: ResourceInfo): string {
     const apiVersion = apiVersionOf(info);
@@ -1426,18 +1445,19 @@ class EmbeddedApiServer implements ApiServer {
       sendInitial || (sendInitialParam === null && (rvText === '' || rvText === '0'));
     if (synthetic) {
       const store = this.db.store(info);
-      const lines: string[] = [];
+      // Each synthetic ADDED is three byte pieces: a shared prefix, the object's cached bytes and
+      // a shared suffix; they are concatenated into large chunks, never re-serialized.
+      const objects: Buffer[] = [];
       for (const key of store.sortedKeys()) {
         const obj = store.items.get(key)!;
         if (!watcher.matches(obj)) continue;
-        const json = table
-          ? this.#table([obj], info, undefined, true)
-          : representation === 'metadata'
-            ? metadataJson(obj)
-            : this.#objectJson(obj, info);
-        lines.push(`{"type":"ADDED","object":${json}}\n`);
+        objects.push(
+          table
+            ? Buffer.from(this.#table([obj], info, undefined, true))
+            : this.#objectBytes(obj, info, representation),
+        );
       }
-      this.#sendLines(watcher, lines);
+      this.#sendAdded(watcher, objects);
       if (sendInitial) watcher.sendBookmark(current, true);
     } else {
       const from = Number(rvText);
@@ -1462,24 +1482,28 @@ class EmbeddedApiServer implements ApiServer {
     }
   }
 
-  /** Sends many event lines, coalesced into large writes unless a per-event fault is armed. */
-  #sendLines(watcher: Watcher, lines: readonly string[]): void {
+  /** Sends synthetic ADDED events, coalesced into large writes unless a per-event fault is armed. */
+  #sendAdded(watcher: Watcher, objects: readonly Buffer[]): void {
     if (
       watcher.options.cutAfterEvents !== undefined ||
       watcher.options.cutAfterBytes !== undefined
     ) {
-      for (const line of lines) watcher.sendEvent(line);
+      for (const obj of objects)
+        watcher.sendEvent(Buffer.concat([ADDED_PREFIX, obj, EVENT_SUFFIX]));
       return;
     }
-    let chunk = '';
-    for (const line of lines) {
-      chunk += line;
-      if (chunk.length >= CHUNK) {
-        watcher.write(chunk);
-        chunk = '';
+    let parts: Buffer[] = [];
+    let size = 0;
+    for (const obj of objects) {
+      parts.push(ADDED_PREFIX, obj, EVENT_SUFFIX);
+      size += ADDED_PREFIX.length + obj.length + EVENT_SUFFIX.length;
+      if (size >= CHUNK) {
+        watcher.write(Buffer.concat(parts, size));
+        parts = [];
+        size = 0;
       }
     }
-    if (chunk !== '') watcher.write(chunk);
+    if (size > 0) watcher.write(Buffer.concat(parts, size));
   }
 }
 
