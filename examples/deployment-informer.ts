@@ -98,6 +98,8 @@ factory.start(stop.signal);
 const synced = await factory.waitForCacheSync(
   AbortSignal.any([stop.signal, AbortSignal.timeout(30_000)]),
 );
+// The cache is complete; let the handlers finish printing the initial list before going on.
+await deployments.informer().drained();
 for (const [resource, ok] of Object.entries(synced)) {
   console.log(`Cache sync ${resource}: ${ok ? 'ok' : 'FAILED'}`);
   if (!ok) process.exitCode = 1;
