@@ -119,7 +119,6 @@ export function crdResources(obj: KubeObject): ResourceInfo[] {
     .map((v) => {
       const subresources: string[] = [];
       if (v.subresources?.status !== undefined) subresources.push('status');
-      if (v.subresources?.scale !== undefined) subresources.push('scale');
       return {
         group: spec.group ?? '',
         version: v.name!,

@@ -24,7 +24,7 @@ export interface ResourceInfo {
   readonly verbs: readonly string[];
   /** True for resources defined by a CustomResourceDefinition (served as unstructured JSON). */
   readonly custom: boolean;
-  /** Subresources served as plain sub-paths (`status`, `scale`). */
+  /** Subresources served (`status`; the scale subresource is not modelled). */
   readonly subresources: readonly string[];
   /** The CRD's additionalPrinterColumns, used for kubectl's Table output. */
   readonly printerColumns?: readonly PrinterColumn[];
@@ -108,9 +108,9 @@ export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
   builtin('', 'v1', 'events', 'Event', true, ['ev']),
   builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa']),
   builtin('', 'v1', 'nodes', 'Node', false, ['no'], ['status']),
-  builtin('apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['status', 'scale']),
-  builtin('apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], ['status', 'scale']),
-  builtin('apps', 'v1', 'statefulsets', 'StatefulSet', true, ['sts'], ['status', 'scale']),
+  builtin('apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['status']),
+  builtin('apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], ['status']),
+  builtin('apps', 'v1', 'statefulsets', 'StatefulSet', true, ['sts'], ['status']),
   builtin('apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], ['status']),
   builtin('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
   builtin('events.k8s.io', 'v1', 'events', 'Event', true, ['ev']),

@@ -1084,8 +1084,7 @@ class EmbeddedApiServer implements ApiServer {
             name: `${info.resource}/${sub}`,
             singularName: '',
             namespaced: info.namespaced,
-            kind: sub === 'scale' ? 'Scale' : info.kind,
-            ...(sub === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}),
+            kind: info.kind,
             verbs: ['get', 'patch', 'update'],
           });
         }
