@@ -170,6 +170,49 @@ describe(`Reflector over HTTP (seed ${SEED})`, () => {
     }
   });
 
+  it('a refused watch request is a watch-start failure: backoff, then watch again from the same RV', async () => {
+    const h = await startHarness({ objects: many(2) });
+    try {
+      await waitFor(() => h.reflector.isWatching(), 'watching');
+      const rv = h.reflector.lastSyncResourceVersion();
+      h.server.faults.failNext({ status: 403, watch: true });
+      h.server.faults.breakWatches();
+      await h.clock.advance(await nextBackoff(h)); // after the broken stream
+      const delay = await nextBackoff(h); // after the 403
+      assert.ok(delay >= 1200 && delay <= 1600, `second backoff ${delay}`);
+      assert.deepEqual(
+        h.errors.map((e) => e.stage),
+        ['watch-stream', 'watch-start'],
+      );
+      assert.equal(h.errors[1]!.apiStatus?.statusCode, 403);
+      await h.clock.advance(delay);
+      await waitFor(() => h.reflector.isWatching(), 'watching again');
+      const watches = h.requests().filter((r) => query(r).has('watch'));
+      assert.ok(watches.every((w) => query(w).get('resourceVersion') === rv));
+      assert.equal(h.store.replaces.length, 1);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('stops promptly on abort, while watching or backing off, and run() resolves', async () => {
+    const h = await startHarness({ objects: many(1) });
+    await waitFor(() => h.reflector.isWatching(), 'watching');
+    await h.stop();
+    await h.running; // resolves, does not reject
+    assert.equal(h.reflector.isWatching(), false);
+    assert.equal(h.reflector.phase(), 'stopped');
+
+    const b = await startHarness({ objects: many(1), start: false });
+    b.server.faults.failNext({ status: 500, count: 10, watch: false });
+    await b.start();
+    await nextBackoff(b);
+    await b.stop();
+    await b.running;
+    assert.equal(b.reflector.hasSynced(), false);
+    assert.equal(b.clock.pendingTimers(), 0, 'the backoff timer was cleared');
+  });
+
   it('honours Retry-After on 429', async () => {
     const h = await startHarness({ objects: many(2), start: false });
     h.server.faults.failNext({ status: 429, retryAfterSeconds: 7, watch: false });

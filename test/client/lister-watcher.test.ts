@@ -13,6 +13,14 @@ function kubeConfig(server: ApiServer): KubeConfig {
 
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
 
+async function until(cond: () => boolean, info: () => string = () => '') {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    assert.ok(Date.now() < deadline, `timed out ${info()}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 describe('KubeListerWatcher (TLS + bearer token, over HTTP)', () => {
   let server: ApiServer;
   let kc: KubeConfig;
@@ -98,6 +106,40 @@ describe('KubeListerWatcher (TLS + bearer token, over HTTP)', () => {
     const d = await deploys.list({ signal: signal() });
     assert.equal(d.items[0]!.kind, 'Deployment');
     assert.equal(d.items[0]!.apiVersion, 'apps/v1');
+  });
+
+  it('pipelines pages: the next page is requested early and used only by the matching call', async () => {
+    const lw = new KubeListerWatcher<KubeObject>(kc, {
+      resource: { group: '', version: 'v1', resource: 'configmaps' },
+    });
+    const pageRequests = (): string[] =>
+      server.stats.log
+        .filter((r) => r.url.includes('/configmaps?') && r.url.includes('limit=2'))
+        .map((r) => r.url);
+    const before = pageRequests().length;
+    const p1 = await lw.list({ limit: 2, signal: signal() });
+    // The second page was requested while the first was read.
+    await until(
+      () => pageRequests().length - before === 2,
+      () => JSON.stringify(server.stats.log.slice(-5)),
+    );
+    const p2 = await lw.list({ limit: 2, continue: p1.continue, signal: signal() });
+    await until(() => pageRequests().length - before === 3); // consuming page 2 prefetched page 3
+    assert.notDeepEqual(
+      p2.items.map((o) => o.metadata?.name + '/' + o.metadata?.namespace),
+      p1.items.map((o) => o.metadata?.name + '/' + o.metadata?.namespace),
+    );
+    // A different call discards the prefetched page and is answered fresh.
+    const other = await lw.list({ limit: 2, labelSelector: 'tier=front', signal: signal() });
+    assert.deepEqual(
+      other.items.map((o) => o.metadata?.labels?.tier),
+      ['front', 'front'],
+    );
+    const again = await lw.list({ limit: 2, continue: p1.continue, signal: signal() });
+    assert.deepEqual(
+      again.items.map((o) => o.metadata?.name),
+      p2.items.map((o) => o.metadata?.name),
+    );
   });
 
   it('passes label and field selectors', async () => {

@@ -76,6 +76,18 @@ interface ListBody<T> {
   items?: T[] | null;
 }
 
+/** A page requested ahead of time. */
+interface Prefetch {
+  readonly key: string;
+  readonly parent: AbortSignal;
+  readonly controller: AbortController;
+  text: Promise<string>;
+  /** The continue token of this page, once its first bytes arrived. */
+  nextToken: string | undefined;
+  /** The list() call that took this page, once one did. */
+  consumer: ListOptions | undefined;
+}
+
 /** What identifies a page request, for matching a prefetched page. */
 function listKey(o: ListOptions): string {
   return JSON.stringify([
@@ -197,6 +209,9 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
     this.#prefetched = undefined;
     let text: string;
     if (prefetched !== undefined && prefetched.key === key && !options.signal.aborted) {
+      // Keep the pipeline going: the page after this one is fetched as soon as its token is known.
+      prefetched.consumer = options;
+      if (prefetched.nextToken !== undefined) this.#prefetchAfter(options, prefetched.nextToken);
       const signal = options.signal;
       const onAbort = (): void => prefetched.controller.abort(signal.reason);
       if (signal !== prefetched.parent) signal.addEventListener('abort', onAbort, { once: true });
@@ -207,7 +222,9 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       }
     } else {
       prefetched?.controller.abort();
-      text = await this.#fetchList(options, options.signal);
+      text = await this.#fetchList(options, options.signal, (token) =>
+        this.#prefetchAfter(options, token),
+      );
     }
     const body = JSON.parse(text) as ListBody<T>;
     const items = body.items ?? [];
@@ -229,12 +246,14 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
   }
 
   /** The next page, requested ahead of time (see {@link KubeListerWatcher.list}). */
-  #prefetched:
-    | { key: string; parent: AbortSignal; controller: AbortController; text: Promise<string> }
-    | undefined;
+  #prefetched: Prefetch | undefined;
 
-  /** GETs one page and returns its body text; starts the prefetch of the following page. */
-  async #fetchList(options: ListOptions, signal: AbortSignal): Promise<string> {
+  /** GETs one page and returns its body text; reports its continue token as soon as it shows. */
+  async #fetchList(
+    options: ListOptions,
+    signal: AbortSignal,
+    onToken: (token: string) => void,
+  ): Promise<string> {
     const url = this.#url({
       resourceVersion: options.resourceVersion,
       resourceVersionMatch: options.resourceVersion ? options.resourceVersionMatch : undefined,
@@ -249,18 +268,13 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       signal,
       false,
     );
+    const paged = options.limit !== undefined && options.limit > 0;
     const chunks: Buffer[] = [];
     let bytes = 0;
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      if (
-        chunks.length === 0 &&
-        options.limit &&
-        options.limit > 0 &&
-        this.#prefetched === undefined
-      ) {
+      if (chunks.length === 0 && paged) {
         const token = sniffContinue(chunk);
-        if (token !== undefined)
-          this.#prefetch({ ...options, continue: token, resourceVersion: undefined });
+        if (token !== undefined) onToken(token);
       }
       chunks.push(chunk);
       bytes += chunk.length;
@@ -270,17 +284,32 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       : Buffer.concat(chunks, bytes).toString('utf8');
   }
 
-  #prefetch(options: ListOptions): void {
-    const controller = new AbortController();
-    const parent = options.signal;
+  /** Requests the page after `token` ahead of time, unless a prefetch is already pending. */
+  #prefetchAfter(current: ListOptions, token: string): void {
+    if (this.#prefetched !== undefined) return;
+    const parent = current.signal;
     if (parent.aborted) return;
+    const options: ListOptions = { ...current, continue: token, resourceVersion: undefined };
+    const controller = new AbortController();
     const onAbort = (): void => controller.abort(parent.reason);
     parent.addEventListener('abort', onAbort, { once: true });
-    const text = this.#fetchList({ ...options, signal: controller.signal }, controller.signal);
+    const record: Prefetch = {
+      key: listKey(options),
+      parent,
+      controller,
+      text: Promise.resolve(''),
+      nextToken: undefined,
+      consumer: undefined,
+    };
+    // A speculative page does not chain further on its own; once consumed it does.
+    record.text = this.#fetchList(options, controller.signal, (next) => {
+      record.nextToken = next;
+      if (record.consumer !== undefined) this.#prefetchAfter(record.consumer, next);
+    });
     const detach = (): void => parent.removeEventListener('abort', onAbort);
     // Errors surface (if ever) through the list() call that consumes this page.
-    text.then(detach, detach);
-    this.#prefetched = { key: listKey(options), parent, controller, text };
+    record.text.then(detach, detach);
+    this.#prefetched = record;
   }
 
   /** A WATCH stream; the request is sent when iteration starts. */
