@@ -1,6 +1,6 @@
 // Small measuring helpers shared by the benchmark scenarios.
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 /** One measured figure (the `--json` schema). */
 export interface Result {
@@ -64,6 +64,8 @@ export interface MachineInfo {
   node: string;
   platform: string;
   clientNode: string;
+  /** 1-minute load average when the run started (other work on the machine skews figures). */
+  loadAverage: number;
 }
 
 /**
@@ -95,5 +97,6 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     platform: `${process.platform}/${process.arch}`,
     clientNode,
+    loadAverage: loadavg()[0],
   };
 }

@@ -1,4 +1,5 @@
 // Turns results into the markdown table (with ratios and target checks) and an SVG bar chart.
+import { loadavg } from 'node:os';
 import type { MachineInfo, Result } from './measure.ts';
 
 type Impl = Result['impl'];
@@ -147,7 +148,8 @@ export function markdownReport(
   lines.push(
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine.cpu}, ` +
       `${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}), ` +
-      `@kubernetes/client-node ${machine.clientNode}${options.quick ? ' — QUICK smoke run, small sizes, not representative' : ''}.`,
+      `@kubernetes/client-node ${machine.clientNode}; 1-minute load average ${machine.loadAverage.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end` +
+      `${options.quick ? ' — QUICK smoke run, small sizes, not representative' : ''}.`,
     '',
     `Command: \`${options.command}\``,
     '',

@@ -70,34 +70,42 @@ if (values['sync-server'] !== 'replay') {
 }
 const results: Result[] = [];
 const started = performance.now();
+const outDir = values.out ?? new URL('./results/', import.meta.url).pathname;
+mkdirSync(outDir, { recursive: true });
+const command = `npm run bench --${process.argv
+  .slice(2)
+  .map((a) => ` ${a}`)
+  .join('')}`;
+
+/** Writes the table, chart and JSON of what has been measured so far; returns the markdown. */
+function writeOutputs(): string {
+  writeFileSync(`${outDir}/results.svg`, svgChart(results));
+  const md = markdownReport(results, machine, {
+    quick: values.quick,
+    command: command === 'npm run bench --' ? 'npm run bench' : command,
+    chart: 'results.svg',
+    notes: [
+      `Scenario 1 is served by the ${syncSource.kind === 'embedded' ? 'embedded API server (@kubecache/apiserver)' : 'replay server'}, scenarios 2, 3 and 6 by the replay server (pre-serialized API-server bytes), both in a ${serverMode === 'child' ? 'child process' : 'the measuring process'}; scenario 4 feeds decoded events from memory; scenario 5 is the store benchmark (benchmarks/store.bench.ts).`,
+    ],
+  });
+  writeFileSync(`${outDir}/results.md`, md);
+  writeFileSync(`${outDir}/machine.json`, `${JSON.stringify(machine, null, 2)}\n`);
+  if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+  return md;
+}
+
 try {
   for (const s of SCENARIOS) {
     if (only.length > 0 && !only.includes(s.name) && !only.includes(String(s.id))) continue;
     progress(`scenario ${s.id} (${s.name})`);
     results.push(...(await s.run({ source, syncSource, quick: values.quick, repeats })));
+    // Long runs keep what they measured even if a later scenario fails or is interrupted.
+    writeOutputs();
   }
 } finally {
   await source.close();
   if (syncSource !== source) await syncSource.close();
 }
 progress(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-
-const outDir = values.out ?? new URL('./results/', import.meta.url).pathname;
-mkdirSync(outDir, { recursive: true });
-writeFileSync(`${outDir}/results.svg`, svgChart(results));
-const command = `npm run bench --${process.argv
-  .slice(2)
-  .map((a) => ` ${a}`)
-  .join('')}`;
-const md = markdownReport(results, machine, {
-  quick: values.quick,
-  command: command === 'npm run bench --' ? 'npm run bench' : command,
-  chart: 'results.svg',
-  notes: [
-    `Scenario 1 is served by the ${syncSource.kind === 'embedded' ? 'embedded API server (@kubecache/apiserver)' : 'replay server'}, scenarios 2, 3 and 6 by the replay server (pre-serialized API-server bytes), both in a ${serverMode === 'child' ? 'child process' : 'the measuring process'}; scenario 4 feeds decoded events from memory; scenario 5 is the store benchmark (benchmarks/store.bench.ts).`,
-  ],
-});
-writeFileSync(`${outDir}/results.md`, md);
-writeFileSync(`${outDir}/machine.json`, `${JSON.stringify(machine, null, 2)}\n`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+const md = writeOutputs();
 process.stdout.write(md);
