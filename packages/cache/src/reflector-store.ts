@@ -9,6 +9,12 @@ export interface ReflectorStore<T extends KubeObject> {
   add(obj: T): void;
   update(obj: T): void;
   delete(obj: T): void;
-  /** Atomically replaces the whole contents with `items`, listed at `resourceVersion`. */
+  /**
+   * Atomically replaces the whole contents with `items`, listed at `resourceVersion`. This is how
+   * a reflector delivers a (re)list: once, with the complete state. A sink that notifies (the
+   * informer's) diffs it against what it holds: an object that vanished becomes a delete carrying
+   * a `DeletedFinalStateUnknown` tombstone (its final state was never observed), a new one an
+   * add, a changed one an update.
+   */
   replace(items: readonly T[], resourceVersion: string): void;
 }
