@@ -146,41 +146,42 @@ const OPERATOR_RANK: Readonly<Record<SelectorOperator, number>> = {
 
 type Matcher = (labels: Readonly<Record<string, string>>) => boolean;
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
+// Matchers read `labels[key]` and test its type instead of calling `hasOwnProperty`: label maps
+// come from JSON, so an own value is always a string, while an inherited member such as
+// `toString` is a function and never equals or "exists" as a label. This keeps a match to a
+// property load and a comparison.
 function compileRequirement(req: Requirement): Matcher {
   const { key, values } = req;
   switch (req.operator) {
     case 'exists':
-      return (labels) => hasOwn.call(labels, key);
+      return (labels) => typeof labels[key] === 'string';
     case '!':
-      return (labels) => !hasOwn.call(labels, key);
+      return (labels) => typeof labels[key] !== 'string';
     case '=':
     case 'in': {
       if (values.length === 1) {
         const only = values[0];
-        return (labels) => hasOwn.call(labels, key) && labels[key] === only;
+        return (labels) => labels[key] === only;
       }
-      const set = new Set(values);
-      return (labels) => hasOwn.call(labels, key) && set.has(labels[key]!);
+      const set: ReadonlySet<unknown> = new Set(values);
+      return (labels) => set.has(labels[key]);
     }
     case '!=':
     case 'notin': {
       if (values.length === 1) {
         const only = values[0];
-        return (labels) => !hasOwn.call(labels, key) || labels[key] !== only;
+        return (labels) => labels[key] !== only;
       }
-      const set = new Set(values);
-      return (labels) => !hasOwn.call(labels, key) || !set.has(labels[key]!);
+      const set: ReadonlySet<unknown> = new Set(values);
+      return (labels) => !set.has(labels[key]);
     }
     case '>':
     case '<': {
       const bound = Number(values[0]);
       const greater = req.operator === '>';
       return (labels) => {
-        if (!hasOwn.call(labels, key)) return false;
-        const raw = labels[key]!;
-        if (!INTEGER.test(raw)) return false;
+        const raw = labels[key];
+        if (typeof raw !== 'string' || !INTEGER.test(raw)) return false;
         const n = Number(raw);
         return greater ? n > bound : n < bound;
       };
