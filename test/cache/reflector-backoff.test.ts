@@ -29,7 +29,10 @@ describe('Backoff', () => {
   });
 
   it('honours custom options and reset()', () => {
-    const b = new Backoff({ options: { initialMs: 10, maxMs: 35, factor: 3, jitter: 0 }, clock: new FakeClock() });
+    const b = new Backoff({
+      options: { initialMs: 10, maxMs: 35, factor: 3, jitter: 0 },
+      clock: new FakeClock(),
+    });
     assert.deepEqual([b.next(), b.next(), b.next()], [10, 30, 35]);
     b.reset();
     assert.equal(b.next(), 10);

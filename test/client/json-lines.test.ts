@@ -43,7 +43,11 @@ describe('JsonLinesDecoder', () => {
     const text = values.map((v) => JSON.stringify(v)).join('\n') + '\n';
     const bytes = Buffer.from(text);
     for (let cut = 0; cut <= bytes.length; cut++) {
-      assert.deepEqual(decodeAll([bytes.subarray(0, cut), bytes.subarray(cut)]), values, `cut at ${cut}`);
+      assert.deepEqual(
+        decodeAll([bytes.subarray(0, cut), bytes.subarray(cut)]),
+        values,
+        `cut at ${cut}`,
+      );
     }
   });
 
@@ -52,7 +56,11 @@ describe('JsonLinesDecoder', () => {
     const bytes = Buffer.from(JSON.stringify(value) + '\n');
     for (let cut = 1; cut < bytes.length; cut++) {
       for (let cut2 = cut; cut2 < bytes.length; cut2 += 3) {
-        const got = decodeAll([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)]);
+        const got = decodeAll([
+          bytes.subarray(0, cut),
+          bytes.subarray(cut, cut2),
+          bytes.subarray(cut2),
+        ]);
         assert.deepEqual(got, [value], `cuts ${cut}/${cut2}`);
       }
     }
@@ -75,7 +83,8 @@ describe('JsonLinesDecoder', () => {
     const big = { data: 'é'.repeat(3 * 1024 * 1024), tail: 'end' };
     const bytes = Buffer.from(`{"small":1}\n${JSON.stringify(big)}\n{"small":2}\n`);
     const chunks: Buffer[] = [];
-    for (let i = 0; i < bytes.length; i += 16 * 1024 + 1) chunks.push(bytes.subarray(i, i + 16 * 1024 + 1));
+    for (let i = 0; i < bytes.length; i += 16 * 1024 + 1)
+      chunks.push(bytes.subarray(i, i + 16 * 1024 + 1));
     const out = decodeAll(chunks) as { data?: string; tail?: string; small?: number }[];
     assert.equal(out.length, 3);
     assert.equal(out[0]!.small, 1);
@@ -85,7 +94,10 @@ describe('JsonLinesDecoder', () => {
   });
 
   it('accepts CRLF line ends and skips blank lines', () => {
-    assert.deepEqual(decodeAll([Buffer.from('{"a":1}\r\n\n  \r\n{"b":2}\n')]), [{ a: 1 }, { b: 2 }]);
+    assert.deepEqual(decodeAll([Buffer.from('{"a":1}\r\n\n  \r\n{"b":2}\n')]), [
+      { a: 1 },
+      { b: 2 },
+    ]);
   });
 
   it('reports a malformed line as a typed error after delivering the lines before it', () => {
@@ -108,7 +120,10 @@ describe('JsonLinesDecoder', () => {
     const decoder = new JsonLinesDecoder();
     assert.throws(
       () => decoder.write(Buffer.from(`{"x":"${'a'.repeat(10_000)}"\n`), []),
-      (err: unknown) => err instanceof MalformedWatchLineError && err.preview.length === 160 && err.byteLength === 10_007,
+      (err: unknown) =>
+        err instanceof MalformedWatchLineError &&
+        err.preview.length === 160 &&
+        err.byteLength === 10_007,
     );
   });
 
@@ -118,7 +133,10 @@ describe('JsonLinesDecoder', () => {
     decoder.write(Buffer.from('{"a":1}\n{"b":'), out);
     assert.deepEqual(out, [{ a: 1 }]);
     assert.equal(decoder.pendingBytes, 5);
-    assert.throws(() => decoder.end(), (err: unknown) => err instanceof TruncatedWatchStreamError && err.pendingBytes === 5);
+    assert.throws(
+      () => decoder.end(),
+      (err: unknown) => err instanceof TruncatedWatchStreamError && err.pendingBytes === 5,
+    );
   });
 
   it('accepts plain Uint8Array chunks (not Buffers)', () => {
