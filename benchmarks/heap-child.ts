@@ -13,7 +13,7 @@ export interface HeapJob {
   resource: SyncRequest['resource'];
   count: number;
   /** Measured one after the other, each from its own baseline. */
-  variants: Pick<SyncRequest, 'metadataOnly' | 'stripManagedFields'>[];
+  variants: Pick<SyncRequest, 'metadataOnly' | 'stripManagedFields' | 'floorPageSize'>[];
   /** Sync once before measuring, to compile the hot code first. */
   warmup: boolean;
 }
@@ -52,7 +52,12 @@ async function measure(v: number): Promise<HeapReport> {
   };
 }
 
-for (let v = 0; v < job.variants.length; v++) {
-  process.stdout.write(`${JSON.stringify(await measure(v))}\n`);
+try {
+  for (let v = 0; v < job.variants.length; v++) {
+    process.stdout.write(`${JSON.stringify(await measure(v))}\n`);
+  }
+} catch (error) {
+  process.stdout.write(`${String(error)}\n`);
+  process.exit(1);
 }
 process.exit(0);

@@ -33,6 +33,11 @@ export interface SyncRequest {
   metadataOnly?: boolean;
   /** Drop `metadata.managedFields` before caching. */
   stripManagedFields?: boolean;
+  /**
+   * Floor only: list in pages of this size (0/undefined: one request). Needed past ~500 MB of
+   * JSON, which no single string can hold (V8's limit is 2^29 - 24 characters).
+   */
+  floorPageSize?: number;
 }
 
 /** A completed initial sync. */
@@ -79,7 +84,11 @@ export function stripManagedFields<T extends KubeObject>(obj: T): T {
 const MEASUREMENT_TIMEOUT_MS = 10 * 60_000;
 
 /** A promise to resolve by hand, which rejects if nobody does within the measurement timeout. */
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+function deferred<T>(): {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: Error) => void;
+} {
   let resolve!: (v: T) => void;
   let reject!: (e: Error) => void;
   const promise = new Promise<T>((res, rej) => {
@@ -96,6 +105,10 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
     resolve: (v) => {
       clearTimeout(timer);
       resolve(v);
+    },
+    reject: (e) => {
+      clearTimeout(timer);
+      reject(e);
     },
   };
 }
@@ -129,17 +142,24 @@ function keyOf(obj: KubeObject): string {
 }
 
 async function floorList(req: SyncRequest, map: Map<string, KubeObject>): Promise<string> {
-  const res = await request(`${req.url}/api/v1/${req.resource}`, {
-    headers: { accept: req.metadataOnly ? METADATA_ACCEPT : 'application/json' },
-  });
-  const list = JSON.parse(await res.body.text()) as {
-    metadata: { resourceVersion: string };
-    items: KubeObject[];
-  };
-  const items = list.items;
-  if (req.stripManagedFields) for (let i = 0; i < items.length; i++) stripManagedFields(items[i]);
-  for (let i = 0; i < items.length; i++) map.set(keyOf(items[i]), items[i]);
-  return list.metadata.resourceVersion;
+  let cont = '';
+  for (;;) {
+    const query = req.floorPageSize
+      ? `?limit=${req.floorPageSize}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`
+      : '';
+    const res = await request(`${req.url}/api/v1/${req.resource}${query}`, {
+      headers: { accept: req.metadataOnly ? METADATA_ACCEPT : 'application/json' },
+    });
+    const list = JSON.parse(await res.body.text()) as {
+      metadata: { resourceVersion: string; continue?: string };
+      items: KubeObject[];
+    };
+    const items = list.items;
+    if (req.stripManagedFields) for (let i = 0; i < items.length; i++) stripManagedFields(items[i]);
+    for (let i = 0; i < items.length; i++) map.set(keyOf(items[i]), items[i]);
+    cont = list.metadata.continue ?? '';
+    if (!cont) return list.metadata.resourceVersion;
+  }
 }
 
 const floor: Adapter = {
@@ -234,7 +254,10 @@ const clientNode: Adapter = {
     let stopped = false;
     informer.on('error', (err: unknown) => {
       // Aborting the watch on stop() surfaces as an error; only report real ones.
-      if (!stopped) process.stderr.write(`client-node informer error: ${String(err)}\n`);
+      if (stopped) return;
+      // An error before the initial list completed means it never will (ListWatch stops).
+      if (adds < req.count) synced.reject(new Error(`client-node informer: ${String(err)}`));
+      else process.stderr.write(`client-node informer error: ${String(err)}\n`);
     });
     const start = performance.now();
     void informer.start();

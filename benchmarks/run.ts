@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadKubecache } from './impls.ts';
 import { machineInfo, progress, type Result } from './measure.ts';
 import { markdownReport, svgChart } from './report.ts';
-import { SCENARIOS } from './scenarios.ts';
+import { SCENARIO_NOTES, SCENARIOS } from './scenarios.ts';
 import { startSource } from './source.ts';
 
 const { values } = parseArgs({
@@ -85,6 +85,7 @@ function writeOutputs(): string {
     command: command === 'npm run bench --' ? 'npm run bench' : command,
     chart: 'results.svg',
     notes: [
+      ...SCENARIO_NOTES,
       `Scenario 1 is served by the ${syncSource.kind === 'embedded' ? 'embedded API server (@kubecache/apiserver)' : 'replay server'}, scenarios 2, 3 and 6 by the replay server (pre-serialized API-server bytes), both in a ${serverMode === 'child' ? 'child process' : 'the measuring process'}; scenario 4 feeds decoded events from memory; scenario 5 is the store benchmark (benchmarks/store.bench.ts).`,
     ],
   });
