@@ -38,7 +38,10 @@ describe('parseLabelSelector: valid input', () => {
     ['x in (,a)', 'x in (,a)'],
     ['x in (a,,b)', 'x in (,a,b)'],
     ['x=a, y in (c), !z , w', 'w,x=a,y in (c),!z'],
-    ['x in (,)', 'x in (,)'],
+    ['x in (,)', 'x in ()'],
+    ['x in ()', 'x in ()'],
+    ['x notin ( )', 'x notin ()'],
+    ['x in (),y', 'x in (),y'],
     ['example.com/app=web', 'example.com/app=web'],
     ['in=a', 'in=a'],
     ['x=in', 'x=in'],
@@ -77,8 +80,10 @@ describe('parseLabelSelector: invalid input', () => {
     ['x>', 2, /expected an integer/],
     ['x in (a', 7, /expected ',' or '\)'/],
     ['x in a', 5, /expected '\('/],
-    ['x in ()', 6, /can't be empty/],
-    ['x notin ()', 9, /can't be empty/],
+    ['x in (', 6, /expected a value/],
+    ['x in (a,', 8, /expected a value/],
+    ['x notin', 7, /expected '\('/],
+    ['x in (a)b', 8, /expected ',' or end of string/],
     ['x=a,', 4, /expected a requirement/],
     [',x=a', 0, /expected a label key/],
     ['=a', 0, /expected a label key/],
@@ -131,6 +136,10 @@ describe('LabelSelector.matches', () => {
     ['x>1', { x: '2' }],
     ['x<1', { x: '-5' }],
     ['x>-2', { x: '0' }],
+    ['x in ()', { x: '' }],
+    ['x notin ()', {}],
+    ['x notin ()', { x: 'a' }],
+    ['x in (a,)', { x: '' }],
   ];
   for (const [sel, labels] of matching) {
     it(`${JSON.stringify(sel)} matches ${JSON.stringify(labels)}`, () => {
@@ -154,6 +163,9 @@ describe('LabelSelector.matches', () => {
     ['x<1', { x: '1.5' }],
     ['toString', {}],
     ['constructor', {}],
+    ['x in ()', {}],
+    ['x in ()', { x: 'a' }],
+    ['x notin ()', { x: '' }],
   ];
   for (const [sel, labels] of notMatching) {
     it(`${JSON.stringify(sel)} does not match ${JSON.stringify(labels)}`, () => {
@@ -245,7 +257,6 @@ describe('property: canonical form round-trips', () => {
     fc.tuple(name, fc.constantFrom('=', '==', '!='), value).map(([k, op, v]) => `${k}${op}${v}`),
     fc
       .tuple(name, fc.constantFrom('in', 'notin'), fc.array(value, { minLength: 1, maxLength: 4 }))
-      .filter(([, , vs]) => vs.some((v) => v !== ''))
       .map(([k, op, vs]) => `${k} ${op} (${vs.join(', ')})`),
     name,
     name.map((k) => `!${k}`),
@@ -269,6 +280,113 @@ describe('property: canonical form round-trips', () => {
         },
       ),
       { seed, numRuns: 300 },
+    );
+  });
+});
+
+describe('property: matching agrees with a naive reference model', () => {
+  const seed = Number(process.env.KUBECACHE_SEED ?? Date.now() % 2147483647);
+  const key = fc.constantFrom('a', 'b', 'example.com/c', 'in');
+  const value = fc.constantFrom('', 'x', 'y', '1', '2', '10');
+  type Req = { key: string; op: string; values: readonly string[] };
+  const req = fc.oneof(
+    fc.record({ key, op: fc.constantFrom('=', '==', '!='), values: fc.tuple(value) }),
+    fc.record({
+      key,
+      op: fc.constantFrom('in', 'notin'),
+      values: fc.array(value, { minLength: 1, maxLength: 3 }),
+    }),
+    fc.record({ key, op: fc.constantFrom('exists', '!'), values: fc.constant([]) }),
+    fc.record({
+      key,
+      op: fc.constantFrom('>', '<'),
+      values: fc.tuple(fc.constantFrom('0', '1', '-2', '5')),
+    }),
+  );
+  const render = (r: Req): string =>
+    r.op === 'exists'
+      ? r.key
+      : r.op === '!'
+        ? `!${r.key}`
+        : r.op === 'in' || r.op === 'notin'
+          ? `${r.key} ${r.op} (${r.values.join(',')})`
+          : `${r.key}${r.op}${r.values[0]}`;
+  // The apimachinery semantics, spelled out as plainly as possible.
+  const holds = (r: Req, labels: Record<string, string>): boolean => {
+    const has = Object.hasOwn(labels, r.key);
+    const v = labels[r.key];
+    switch (r.op) {
+      case 'exists':
+        return has;
+      case '!':
+        return !has;
+      case '=':
+      case '==':
+      case 'in':
+        return has && r.values.includes(v!);
+      case '!=':
+      case 'notin':
+        return !has || !r.values.includes(v!);
+      default:
+        if (!has || !/^-?[0-9]+$/.test(v!)) return false;
+        return r.op === '>' ? Number(v) > Number(r.values[0]) : Number(v) < Number(r.values[0]);
+    }
+  };
+  const labels = fc.dictionary(key, value, { maxKeys: 4 });
+
+  it(`agrees on random selectors and label sets (seed ${seed}; set KUBECACHE_SEED to replay)`, () => {
+    fc.assert(
+      fc.property(
+        fc.array(req, { maxLength: 4 }),
+        fc.array(labels, { maxLength: 6 }),
+        (reqs, samples) => {
+          const text = reqs.map(render).join(', ');
+          const sel = parseLabelSelector(text);
+          const canonical = parseLabelSelector(sel.toString());
+          for (const l of samples) {
+            const expected = reqs.every((r) => holds(r, l));
+            assert.equal(sel.matches(l), expected, `${text} on ${JSON.stringify(l)}`);
+            assert.equal(
+              canonical.matches(l),
+              expected,
+              `${sel.toString()} on ${JSON.stringify(l)}`,
+            );
+          }
+        },
+      ),
+      { seed, numRuns: 500 },
+    );
+  });
+
+  it(`arbitrary text either parses or throws a SelectorParseError within the input (seed ${seed})`, () => {
+    const alphabet = fc.constantFrom(
+      'a',
+      'b',
+      '=',
+      '!',
+      '(',
+      ')',
+      ',',
+      ' ',
+      'in',
+      'notin',
+      '/',
+      '-',
+      '>',
+      '1',
+    );
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 12 }), (parts) => {
+        const text = parts.join('');
+        try {
+          const sel = parseLabelSelector(text);
+          assert.equal(parseLabelSelector(sel.toString()).toString(), sel.toString());
+        } catch (err) {
+          assert.ok(err instanceof SelectorParseError, `${text}: ${String(err)}`);
+          assert.ok(err.position >= 0 && err.position <= text.length, `${text}: ${err.message}`);
+        }
+      }),
+      { seed, numRuns: 2000 },
     );
   });
 });

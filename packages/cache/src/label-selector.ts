@@ -197,8 +197,8 @@ function requirementToString(req: Requirement): string {
       return `!${req.key}`;
     case 'in':
     case 'notin':
-      // A set holding only the empty value prints as `(,)`: `()` would not parse back.
-      return `${req.key} ${req.operator} (${req.values.length === 1 && req.values[0] === '' ? ',' : req.values.join(',')})`;
+      // A set holding only the empty value prints as `()`, which parses back to that set.
+      return `${req.key} ${req.operator} (${req.values.join(',')})`;
     default:
       return `${req.key}${req.operator}${req.values[0] ?? ''}`;
   }
@@ -480,8 +480,11 @@ class Parser {
     const open = this.#next();
     if (open.kind !== '(') this.#fail(open.position, `found ${describe(open)}, expected '('`);
     const values: string[] = [];
+    // `()` is the set holding only the empty value, as in apimachinery (not an empty set, which
+    // `in`/`notin` reject): `x in ()` selects objects whose `x` label is present and empty.
     if (this.#peek().kind === ')') {
-      this.#fail(this.#peek().position, `values set can't be empty`);
+      this.#at++;
+      return [''];
     }
     for (;;) {
       const token = this.#peek();
