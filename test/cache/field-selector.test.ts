@@ -45,7 +45,26 @@ describe('parseFieldSelector', () => {
     assert.equal(escapeFieldValue('a,b=c\\d'), 'a\\,b\\=c\\\\d');
   });
 
+  it('ports apimachinery fields cases: escaped operators in values, deterministic order', () => {
+    const sel = parseFieldSelector('metadata.name=a||b\\=c');
+    assert.equal(sel.requirements[0]!.value, 'a||b=c');
+    assert.equal(sel.toString(), 'metadata.name=a||b\\=c');
+    assert.equal(
+      parseFieldSelector('metadata.name=a,metadata.namespace=b').toString(),
+      parseFieldSelector('metadata.namespace=b,metadata.name=a').toString(),
+    );
+    // Two terms on one field are ANDed, not ORed.
+    const both = parseFieldSelector('metadata.name=web,metadata.name=api');
+    assert.equal(both.matches(web), false);
+    assert.equal(both.matches(api), false);
+    const neither = parseFieldSelector('metadata.name!=web,metadata.name!=api');
+    assert.equal(neither.matches(web), false);
+    assert.equal(neither.matches(node), true);
+  });
+
   const invalid: [string, number, RegExp][] = [
+    ['metadata.name=a\\\\\\', 17, /invalid escape/],
+    ['metadata.name=a,b', 16, /no operator/],
     ['spec.nodeName=n1', 0, /not supported/],
     ['metadata.name', 0, /no operator/],
     ['metadata.name=web,status.phase=Running', 18, /not supported/],
