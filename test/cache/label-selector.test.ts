@@ -217,6 +217,31 @@ describe('labelSelectorFromObject (metav1.LabelSelector)', () => {
     assert.equal(sel.matches({ app: 'web', tier: 'frontend', env: 'dev', team: 'a' }), false);
   });
 
+  it('ports metav1.LabelSelectorAsSelector cases', () => {
+    const sel = labelSelectorFromObject({
+      matchLabels: { foo: 'bar' },
+      matchExpressions: [{ key: 'baz', operator: 'In', values: ['qux', 'norf'] }],
+    });
+    assert.equal(sel.toString(), 'baz in (norf,qux),foo=bar');
+    assert.equal(sel.matches({ foo: 'bar', baz: 'norf' }), true);
+    assert.equal(sel.matches({ foo: 'bar' }), false);
+    assert.throws(
+      () =>
+        labelSelectorFromObject({
+          matchExpressions: [{ key: 'baz', operator: 'Exists', values: ['qux', 'norf'] }],
+        }),
+      SelectorParseError,
+    );
+    // A key constrained by both matchLabels and an expression keeps both requirements.
+    const both = labelSelectorFromObject({
+      matchLabels: { app: 'web' },
+      matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['web'] }],
+    });
+    assert.equal(both.requirements.length, 2);
+    assert.equal(both.matches({ app: 'web' }), false);
+    assert.equal(parseLabelSelector(both.toString()).toString(), both.toString());
+  });
+
   it('rejects bad operators, missing or extra values and bad keys with a typed error', () => {
     const bad: LabelSelectorObject[] = [
       { matchExpressions: [{ key: 'a', operator: 'Equals', values: ['x'] }] },
