@@ -1,4 +1,3 @@
-export {};
 export * from './api-errors.js';
 export * from './json-lines.js';
 export * from './kube-lister-watcher.js';
