@@ -1,3 +1,4 @@
+import { seededRandom } from '@kubecache/cache';
 // Realistic benchmark objects, shaped like what a real API server returns: ConfigMaps of about
 // 1 KB and Pods of about 4 KB, each with labels, annotations, ownerReferences, managedFields and
 // (for Pods) a full status. Everything is derived from the object's index and a seed, so every
@@ -28,18 +29,6 @@ export const APPS = 1000;
 /** The label every object carries with one of {@link APPS} values. */
 export const APP_LABEL = 'app.kubernetes.io/name';
 const TIERS = ['frontend', 'backend', 'cache', 'batch'];
-
-/** A small, fast, seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HEX = '0123456789abcdef';
 const ALNUM = 'bcdfghjklmnpqrstvwxz2456789';
@@ -83,15 +72,15 @@ export function makeObject(options: FixtureOptions): KubeObject {
 function makeConfigMap(o: FixtureOptions): KubeObject {
   const seed = o.seed ?? 1;
   const gen = o.generation ?? 0;
-  const next = rng(seed * 1_000_003 + o.index);
+  const next = seededRandom(seed * 1_000_003 + o.index);
   const app = appOf(o.index);
   // The index keeps names unique; the random part makes them look (and hash) like real ones.
   const suffix = `${chars(next, ALNUM, 3)}${o.index.toString(36)}`;
   const uid = uuid(next);
-  const ownerUid = uuid(rng(seed * 7 + (o.index % 5000)));
+  const ownerUid = uuid(seededRandom(seed * 7 + (o.index % 5000)));
   const created = timestamp(o.index);
   const tier = TIERS[o.index % TIERS.length];
-  const bump = rng(seed * 31 + o.index * 17 + gen);
+  const bump = seededRandom(seed * 31 + o.index * 17 + gen);
   const obj = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -151,13 +140,13 @@ function makeConfigMap(o: FixtureOptions): KubeObject {
 function makePod(o: FixtureOptions): KubeObject {
   const seed = o.seed ?? 1;
   const gen = o.generation ?? 0;
-  const next = rng(seed * 1_000_033 + o.index);
+  const next = seededRandom(seed * 1_000_033 + o.index);
   const app = appOf(o.index);
   const ns = namespaceOf(o.index);
   const hash = chars(next, ALNUM, 10);
   const name = `${app}-${hash}-${chars(next, ALNUM, 2)}${o.index.toString(36).padStart(4, '0')}`;
   const uid = uuid(next);
-  const rsUid = uuid(rng(seed * 11 + (o.index % 5000)));
+  const rsUid = uuid(seededRandom(seed * 11 + (o.index % 5000)));
   const created = o.index;
   const node = `node-${String(o.index % 300).padStart(3, '0')}`;
   const podIp = `10.${(o.index >> 16) & 255}.${(o.index >> 8) & 255}.${o.index & 255}`;

@@ -9,6 +9,7 @@ import {
   stripManagedFields,
   type InformerEvent,
   type KubeObject,
+  seededRandom,
 } from '@kubecache/cache';
 import { KubeListerWatcher } from '@kubecache/client';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -18,16 +19,6 @@ interface ConfigMap extends KubeObject {
 }
 
 const SEED = Number(process.env.KUBECACHE_TEST_SEED ?? Date.now() % 100_000);
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
-
 async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
@@ -133,7 +124,7 @@ describe('SharedIndexInformer over HTTP (embedded API server)', () => {
     const gate = new Promise<void>((r) => (release = r));
     const slow: string[] = [];
     const fast: string[] = [];
-    const random = rng(SEED);
+    const random = seededRandom(SEED);
     let inFlight = 0;
     let maxInFlight = 0;
     const jittery: string[] = [];

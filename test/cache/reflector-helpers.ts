@@ -1,3 +1,4 @@
+import { seededRandom } from '@kubecache/cache';
 // Shared fixtures of the reflector tests: a recording store that derives tombstones the way the
 // informer's sink does, a poller, and a reflector wired to the embedded API server over HTTP.
 import { type ApiServer, startApiServer } from '@kubecache/apiserver';
@@ -13,18 +14,6 @@ import { KubeListerWatcher, type ResourceRef } from '@kubecache/client';
 import { KubeConfig } from '@kubernetes/client-node';
 
 export const SEED = Number(process.env.REFLECTOR_SEED ?? 424242);
-
-/** mulberry32: seeded randomness for jitter and watch timeouts. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function keyOf(o: KubeObject): string {
   return o.metadata?.namespace
@@ -148,7 +137,7 @@ export async function startHarness(
     listerWatcher: lw,
     store,
     clock,
-    random: prng(SEED),
+    random: seededRandom(SEED),
     onWatchError: (e) => errors.push(e),
     ...options.reflector,
   });

@@ -10,13 +10,13 @@ import {
   type KubeObject,
   MalformedWatchLineError,
   Reflector,
+  seededRandom,
   type ReflectorError,
 } from '@kubecache/cache';
 import { KubeListerWatcher } from '@kubecache/client';
 import {
   CONFIGMAPS,
   kubeConfigForUrl,
-  prng,
   RecordingStore,
   SEED,
   waitFor,
@@ -71,7 +71,7 @@ function startReflector(url: string, options: { streamingList?: boolean } = {}) 
     }),
     store,
     clock,
-    random: prng(SEED),
+    random: seededRandom(SEED),
     onWatchError: (e) => errors.push(e),
     ...options,
   });

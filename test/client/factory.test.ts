@@ -20,35 +20,7 @@ import {
   type Pod,
 } from '@kubecache/client';
 import { KubeConfig } from '@kubernetes/client-node';
-
-const MYAPP_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'myapps.my.domain' },
-  spec: {
-    group: 'my.domain',
-    names: { kind: 'MyApp', listKind: 'MyAppList', plural: 'myapps', singular: 'myapp' },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: {
-                type: 'object',
-                properties: { appName: { type: 'string' }, version: { type: 'string' } },
-              },
-            },
-          },
-        },
-      },
-    ],
-  },
-};
+import { MYAPP_CRD } from '../apiserver/helpers.ts';
 
 const deployment = (namespace: string, name: string, labels: Record<string, string>): KubeObject =>
   ({

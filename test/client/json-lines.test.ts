@@ -1,21 +1,10 @@
+import { seededRandom } from '@kubecache/cache';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MalformedWatchLineError, TruncatedWatchStreamError } from '@kubecache/cache';
 import { JsonLinesDecoder, readJsonLines } from '@kubecache/client';
 
 const SEED = Number(process.env.JSON_LINES_SEED ?? 20261123);
-
-/** mulberry32: a tiny seeded PRNG so chunkings are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function decodeAll(chunks: Uint8Array[]): unknown[] {
   const decoder = new JsonLinesDecoder();
@@ -67,7 +56,7 @@ describe('JsonLinesDecoder', () => {
   });
 
   it('survives random chunkings of a mixed stream (seeded)', () => {
-    const rand = prng(SEED);
+    const rand = seededRandom(SEED);
     const values: unknown[] = [];
     for (let i = 0; i < 300; i++) {
       values.push({ i, s: 'ü€🚀x'.repeat(Math.floor(rand() * 50)), n: [i, -i - 1, 0.5] });

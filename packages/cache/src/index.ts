@@ -16,3 +16,4 @@ export * from './processor.js';
 export * from './informer-events.js';
 export * from './shared-informer.js';
 export * from './lister.js';
+export * from './random.js';
