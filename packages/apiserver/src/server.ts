@@ -19,7 +19,14 @@ import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { ResourceRegistry, apiVersionOf, groupResourceKey } from './resources.js';
 import type { ResourceInfo } from './resources.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
-import { badRequest, failureStatus, notFound, statusError, toStatusError } from './status.js';
+import {
+  badRequest,
+  failureStatus,
+  methodNotAllowed,
+  notFound,
+  statusError,
+  toStatusError,
+} from './status.js';
 import { Storage } from './storage.js';
 import type { StoredObject } from './storage.js';
 import { Watcher, WatchHub, metadataJson } from './watch.js';
@@ -776,12 +783,7 @@ class EmbeddedApiServer implements ApiServer {
         return;
       }
       case 'POST': {
-        if (name !== undefined)
-          throw statusError(
-            405,
-            'MethodNotAllowed',
-            'the server does not allow this method on the requested resource',
-          );
+        if (name !== undefined) throw methodNotAllowed();
         const body = await this.#readJson(req);
         this.stats.writes++;
         if (
@@ -794,11 +796,7 @@ class EmbeddedApiServer implements ApiServer {
             throw notFound('', 'namespaces', namespace);
         }
         if (info.namespaced && namespace === undefined) {
-          throw statusError(
-            405,
-            'MethodNotAllowed',
-            'the server does not allow this method on the requested resource',
-          );
+          throw methodNotAllowed();
         }
         this.#prepareCreate(info, body);
         const created = this.db.create(info, body, { namespace, dryRun });
@@ -806,12 +804,7 @@ class EmbeddedApiServer implements ApiServer {
         return;
       }
       case 'PUT': {
-        if (name === undefined)
-          throw statusError(
-            405,
-            'MethodNotAllowed',
-            'the server does not allow this method on the requested resource',
-          );
+        if (name === undefined) throw methodNotAllowed();
         const body = await this.#readJson(req);
         this.stats.writes++;
         const updated = this.db.update(info, body, {
@@ -824,12 +817,7 @@ class EmbeddedApiServer implements ApiServer {
         return;
       }
       case 'PATCH': {
-        if (name === undefined)
-          throw statusError(
-            405,
-            'MethodNotAllowed',
-            'the server does not allow this method on the requested resource',
-          );
+        if (name === undefined) throw methodNotAllowed();
         const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
         const text = await this.#readBody(req);
         this.stats.writes++;
@@ -933,11 +921,7 @@ class EmbeddedApiServer implements ApiServer {
       }
       default:
         req.resume();
-        throw statusError(
-          405,
-          'MethodNotAllowed',
-          'the server does not allow this method on the requested resource',
-        );
+        throw methodNotAllowed();
     }
   }
 

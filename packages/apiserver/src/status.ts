@@ -108,6 +108,15 @@ export function badRequest(message: string): ApiStatusError {
   return statusError(400, 'BadRequest', message);
 }
 
+/** 405: the verb is not served on this path (e.g. POST to a named object, PUT to a collection). */
+export function methodNotAllowed(): ApiStatusError {
+  return statusError(
+    405,
+    'MethodNotAllowed',
+    'the server does not allow this method on the requested resource',
+  );
+}
+
 export function expired(message: string): ApiStatusError {
   return statusError(410, 'Expired', message);
 }

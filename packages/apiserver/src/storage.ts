@@ -461,16 +461,7 @@ export class Storage {
     obj.metadata = meta;
     if (info.namespaced) {
       const ns = options.namespace ?? meta.namespace;
-      if (
-        meta.namespace !== undefined &&
-        meta.namespace !== '' &&
-        options.namespace !== undefined &&
-        meta.namespace !== options.namespace
-      ) {
-        throw badRequest(
-          'the namespace of the provided object does not match the namespace sent on the request',
-        );
-      }
+      checkNamespaceMatches(meta.namespace, options.namespace);
       if (ns === undefined || ns === '') {
         throw invalid(info.group, info.kind, meta.name ?? '', [
           { field: 'metadata.namespace', message: 'Required value' },
@@ -589,16 +580,7 @@ export class Storage {
     }
     meta.name = name;
     if (info.namespaced) {
-      if (
-        meta.namespace !== undefined &&
-        meta.namespace !== '' &&
-        options.namespace !== undefined &&
-        meta.namespace !== options.namespace
-      ) {
-        throw badRequest(
-          'the namespace of the provided object does not match the namespace sent on the request',
-        );
-      }
+      checkNamespaceMatches(meta.namespace, options.namespace);
       meta.namespace = options.namespace ?? meta.namespace;
     } else {
       delete meta.namespace;
@@ -871,4 +853,21 @@ function lowerBound(keys: readonly string[], value: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** The object's own namespace, when set, must agree with the one in the request path. */
+function checkNamespaceMatches(
+  objectNamespace: string | undefined,
+  pathNamespace: string | undefined,
+): void {
+  if (
+    objectNamespace !== undefined &&
+    objectNamespace !== '' &&
+    pathNamespace !== undefined &&
+    objectNamespace !== pathNamespace
+  ) {
+    throw badRequest(
+      'the namespace of the provided object does not match the namespace sent on the request',
+    );
+  }
 }
