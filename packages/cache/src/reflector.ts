@@ -397,19 +397,27 @@ export class Reflector<T extends KubeObject> {
     if (page.continue) {
       return { ...state, continueToken: page.continue, listRv, items };
     }
+    return this.#commitList(items, listRv) ?? { phase: 'watch' };
+  }
+
+  /**
+   * Hands a complete list (paged or streamed) to the store and records it as synced. Returns the
+   * failure transition when the store rejects it (the next attempt lists again), else undefined.
+   */
+  #commitList(items: readonly T[], rv: string): ReflectorState<T> | undefined {
     try {
-      this.#store.replace(items, listRv);
+      this.#store.replace(items, rv);
     } catch (err) {
       return this.#fail(
         this.#error('list', err, 'store rejected the listed items'),
         this.#listState(),
       );
     }
-    this.#lastSyncRv = listRv;
+    this.#lastSyncRv = rv;
     this.#rvUnavailable = false;
     this.#synced = true;
     this.#progress();
-    return { phase: 'watch' };
+    return undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -656,19 +664,11 @@ export class Reflector<T extends KubeObject> {
               break;
             disarm();
             const rv = event.object.metadata.resourceVersion;
-            try {
-              this.#store.replace(byKey === undefined ? items : [...byKey.values()], rv);
-            } catch (err) {
+            const failed = this.#commitList(byKey === undefined ? items : [...byKey.values()], rv);
+            if (failed !== undefined) {
               this.#close(open);
-              return this.#fail(
-                this.#error('list', err, 'store rejected the listed items'),
-                this.#listState(),
-              );
+              return failed;
             }
-            this.#lastSyncRv = rv;
-            this.#rvUnavailable = false;
-            this.#synced = true;
-            this.#progress();
             return { phase: 'watch', stream: open };
           }
           case 'ERROR':
