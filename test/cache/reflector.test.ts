@@ -496,4 +496,36 @@ describe(`Reflector over HTTP (seed ${SEED})`, () => {
       await h.stop();
     }
   });
+
+  for (const streamingList of [false, true]) {
+    it(`a store that rejects a ${streamingList ? 'streamed' : 'paged'} list is reported, then the list is retried after a backoff`, async () => {
+      const h = await startHarness({
+        objects: many(20),
+        reflector: { streamingList },
+        start: false,
+      });
+      const replace = h.store.replace.bind(h.store);
+      let rejections = 0;
+      h.store.replace = (items, rv) => {
+        if (rejections++ === 0) throw new Error('store is full');
+        replace(items, rv);
+      };
+      try {
+        await h.start();
+        const delay = await nextBackoff(h);
+        assert.equal(h.reflector.hasSynced(), false);
+        assert.equal(h.errors.length, 1);
+        assert.equal(h.errors[0]!.stage, 'list');
+        assert.match(h.errors[0]!.message, /store rejected the listed items/);
+        assert.match(String((h.errors[0]!.cause as Error).message), /store is full/);
+        await h.clock.advance(delay);
+        await waitFor(() => h.reflector.isWatching(), 'watching after the retry');
+        assert.equal(rejections, 2);
+        assert.equal(h.store.objects.size, 20);
+        assert.equal(h.reflector.lastSyncResourceVersion(), h.store.replaces[0]!.rv);
+      } finally {
+        await h.stop();
+      }
+    });
+  }
 });
