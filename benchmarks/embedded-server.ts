@@ -2,18 +2,11 @@
 // `load` starts a fresh server seeded with the fixture objects. Run in-process or as a child
 // process (`node benchmarks/embedded-server.ts` with an IPC channel; see source.ts).
 import { pathToFileURL } from 'node:url';
+import { type ApiServer, startApiServer } from '@kubecache/apiserver';
 import type { KubeObject } from '@kubecache/cache';
 import { makeObject } from './fixtures.ts';
 import { type DataServer, serveOverIpc } from './ipc.ts';
 import type { DatasetInfo, DatasetSpec } from './replay-server.ts';
-
-interface EmbeddedApiServer {
-  readonly url: string;
-  close(): Promise<void>;
-}
-interface ApiServerModule {
-  startApiServer(options: { objects?: KubeObject[]; host?: string }): Promise<EmbeddedApiServer>;
-}
 
 /**
  * Starts an embedded-API-server data source (the server itself starts on the first `load`).
@@ -25,10 +18,7 @@ interface ApiServerModule {
  * ```
  */
 export async function startEmbeddedServer(): Promise<DataServer> {
-  const mod = (await import('@kubecache/apiserver')) as Partial<ApiServerModule>;
-  const start = mod.startApiServer;
-  if (!start) throw new Error('@kubecache/apiserver does not export startApiServer yet');
-  let server: EmbeddedApiServer | undefined;
+  let server: ApiServer | undefined;
   return {
     get url() {
       return server?.url ?? '';
@@ -52,7 +42,7 @@ export async function startEmbeddedServer(): Promise<DataServer> {
         delete (obj.metadata as { resourceVersion?: string }).resourceVersion;
         objects.push(obj);
       }
-      server = await start({ objects, host: '127.0.0.1' });
+      server = await startApiServer({ objects, host: '127.0.0.1' });
       return {
         listBytes: bytes,
         metadataListBytes: 0,

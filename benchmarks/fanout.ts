@@ -2,10 +2,16 @@
 // The events come from memory, already decoded (no network, no JSON), so the figure is the cost
 // of the informer machinery itself: store update + per-handler dispatch. They arrive in batches
 // of 256 per event-loop turn, as a watch stream's chunks would.
-import type { KubeObject, ListerWatcher, ListPage, WatchEvent } from '@kubecache/cache';
+import {
+  type KubeObject,
+  type ListerWatcher,
+  type ListPage,
+  SharedIndexInformer,
+  type WatchEvent,
+} from '@kubecache/cache';
 import { type KubernetesObject, ListWatch, type Watch } from '@kubernetes/client-node';
 import { makeObject } from './fixtures.ts';
-import { type Impl, loadKubecache } from './impls.ts';
+import type { Impl } from './impls.ts';
 
 const BATCH = 256;
 
@@ -157,9 +163,7 @@ export async function fanout(impl: Impl, data: FanoutData, handlers: number): Pr
     elapsed = await c.done;
     await informer.stop();
   } else {
-    const mods = await loadKubecache();
-    if (!mods) throw new Error('kubecache informer is not available yet');
-    const informer = new mods.cache.SharedIndexInformer({
+    const informer = new SharedIndexInformer<KubeObject>({
       listerWatcher: new MemoryListerWatcher(data),
     });
     for (let h = 0; h < handlers; h++) informer.addEventHandler({ onUpdate: () => c.hit() });

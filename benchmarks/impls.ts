@@ -6,7 +6,12 @@
 //   `request`, the fastest client Node offers; kubecache uses it too, `fetch` is ~1.5x slower
 //   here), JSON.parse, a Map insert by key (and, for watches, splitting the stream into lines and
 //   calling the handlers).
-import type { KubeObject } from '@kubecache/cache';
+import {
+  type KubeObject,
+  SharedIndexInformer,
+  stripManagedFields as kubecacheStripManagedFields,
+} from '@kubecache/cache';
+import { KubeListerWatcher } from '@kubecache/client';
 import {
   CoreV1Api,
   type KubeConfig,
@@ -284,76 +289,21 @@ const clientNode: Adapter = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// kubecache (loaded dynamically so the harness runs while the informer is still being written)
+// kubecache: its informer over its lister-watcher, as a user would wire them.
 
-interface KcHandler {
-  onAdd?(obj: KubeObject, isInInitialList: boolean): void;
-  onUpdate?(oldObj: KubeObject, newObj: KubeObject): void;
-}
-interface KcInformer {
-  addEventHandler(handler: KcHandler): unknown;
-  run(signal: AbortSignal): Promise<void>;
-  hasSynced(): boolean;
-  getStore(): { readonly size: number };
-}
-interface KcCacheModule {
-  SharedIndexInformer: new (options: {
-    listerWatcher: unknown;
-    transform?: (obj: KubeObject) => KubeObject;
-  }) => KcInformer;
-  /** kubecache's own transform, when it ships one (preferred: it is what users will use). */
-  stripManagedFields?: (obj: KubeObject) => KubeObject;
-}
-interface KcClientModule {
-  KubeListerWatcher: new (
-    kubeConfig: KubeConfig,
-    options: {
-      resource: { group: string; version: string; resource: string; namespaced?: boolean };
-      metadataOnly?: boolean;
-    },
-  ) => unknown;
-}
-
-let kcModules: { cache: KcCacheModule; client: KcClientModule } | null | undefined;
-
-/** Loads kubecache's informer and lister-watcher, or returns null when they do not exist yet. */
-export async function loadKubecache(): Promise<{
-  cache: KcCacheModule;
-  client: KcClientModule;
-} | null> {
-  if (kcModules !== undefined) return kcModules;
-  const cache = (await import('@kubecache/cache')) as Partial<KcCacheModule>;
-  const client = (await import('@kubecache/client')) as Partial<KcClientModule>;
-  kcModules =
-    cache.SharedIndexInformer && client.KubeListerWatcher
-      ? {
-          cache: {
-            SharedIndexInformer: cache.SharedIndexInformer,
-            stripManagedFields: cache.stripManagedFields,
-          },
-          client: { KubeListerWatcher: client.KubeListerWatcher },
-        }
-      : null;
-  return kcModules;
-}
-
-async function kubecacheInformer(req: SyncRequest): Promise<KcInformer> {
-  const mods = await loadKubecache();
-  if (!mods) throw new Error('kubecache informer is not available yet');
-  const lw = new mods.client.KubeListerWatcher(kubeConfigFor(req.url), {
+function kubecacheInformer(req: SyncRequest): SharedIndexInformer<KubeObject> {
+  const listerWatcher = new KubeListerWatcher<KubeObject>(kubeConfigFor(req.url), {
     resource: { group: '', version: 'v1', resource: req.resource },
     metadataOnly: req.metadataOnly,
   });
-  return new mods.cache.SharedIndexInformer({
-    listerWatcher: lw,
-    transform: req.stripManagedFields
-      ? (mods.cache.stripManagedFields ?? stripManagedFields)
-      : undefined,
+  return new SharedIndexInformer<KubeObject>({
+    listerWatcher,
+    transform: req.stripManagedFields ? kubecacheStripManagedFields : undefined,
   });
 }
 
 /** Resolves once `informer.hasSynced()` (checked on every turn of the event loop). */
-function waitSynced(informer: KcInformer): Promise<void> {
+function waitSynced(informer: SharedIndexInformer<KubeObject>): Promise<void> {
   return new Promise((resolve) => {
     const check = () => (informer.hasSynced() ? resolve() : setImmediate(check));
     check();
@@ -363,7 +313,7 @@ function waitSynced(informer: KcInformer): Promise<void> {
 const kubecache: Adapter = {
   impl: 'kubecache',
   async sync(req) {
-    const informer = await kubecacheInformer(req);
+    const informer = kubecacheInformer(req);
     const ac = new AbortController();
     // One handler, as for client-node: synced = hasSynced() and every initial add delivered.
     const delivered = deferred<void>();
@@ -388,7 +338,7 @@ const kubecache: Adapter = {
     };
   },
   async watch(req) {
-    const informer = await kubecacheInformer(req);
+    const informer = kubecacheInformer(req);
     const ac = new AbortController();
     const counter = deliveryCounter(req.events * req.handlers);
     for (let h = 0; h < req.handlers; h++) informer.addEventHandler({ onUpdate: counter.hit });
@@ -405,14 +355,11 @@ const kubecache: Adapter = {
  *
  * @example
  * ```ts
- * for (const adapter of await adapters()) console.log(adapter.impl);
+ * for (const adapter of adapters()) console.log(adapter.impl);
  * ```
  */
-export async function adapters(): Promise<Adapter[]> {
-  const list: Adapter[] = [];
-  if (await loadKubecache()) list.push(kubecache);
-  list.push(clientNode, floor);
-  return list;
+export function adapters(): Adapter[] {
+  return [kubecache, clientNode, floor];
 }
 
 /**

@@ -12,7 +12,6 @@
 // ratios in benchmarks/results/results.svg. Progress goes to stderr.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadKubecache } from './impls.ts';
 import { machineInfo, progress, type Result } from './measure.ts';
 import { markdownReport, svgChart } from './report.ts';
 import { SCENARIO_NOTES, SCENARIOS } from './scenarios.ts';
@@ -50,24 +49,13 @@ if (repeats !== undefined && !(Number.isInteger(repeats) && repeats > 0)) {
 }
 const serverMode = values['server-mode'] === 'in-process' ? 'in-process' : 'child';
 
-if (!(await loadKubecache()))
-  progress(
-    'WARNING: kubecache informer/lister-watcher not built yet; measuring client-node and floor only',
-  );
 const machine = machineInfo();
 progress(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; servers: ${serverMode}`);
 const source = await startSource('replay', serverMode);
-let syncSource = source;
-if (values['sync-server'] !== 'replay') {
-  try {
-    syncSource = await startSource('embedded', serverMode);
-  } catch (error) {
-    if (values['sync-server'] === 'embedded') throw error;
-    progress(
-      `embedded API server unavailable (${String(error)}); scenario 1 uses the replay server`,
-    );
-  }
-}
+// Scenario 1 comes from the embedded API server unless asked otherwise; if it cannot start, the
+// run fails rather than quietly measuring something else.
+const syncSource =
+  values['sync-server'] === 'replay' ? source : await startSource('embedded', serverMode);
 const results: Result[] = [];
 const started = performance.now();
 const outDir = values.out ?? new URL('./results/', import.meta.url).pathname;

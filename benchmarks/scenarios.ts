@@ -57,7 +57,7 @@ async function syncScenario(ctx: ScenarioContext): Promise<Result[]> {
             : [{ resource: 'pods' as const, count: 100_000, repeats: 3, warmup: false }]),
         ];
   const results: Result[] = [];
-  const list = await adapters();
+  const list = adapters();
   for (const size of sizes) {
     const scenario = `1 sync: ${k(size.count)} ${KIND_NAME[size.resource]}`;
     progress(`${scenario}: loading data set`);
@@ -105,7 +105,7 @@ async function watchScenario(ctx: ScenarioContext): Promise<Result[]> {
   const scenario = `2 watch: ${k(events)} MODIFIED ConfigMaps, 1 handler`;
   progress(`${scenario}: loading data set`);
   await ctx.source.load({ resource: 'configmaps', count, events });
-  const list = await adapters();
+  const list = adapters();
   const rates = new Map<Impl, number[]>(list.map((a) => [a.impl, []]));
   // Round 0 warms the JIT up (the first pass through a decoder runs unoptimized code) and is
   // not counted.
@@ -165,7 +165,6 @@ async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
   const base = `3 heap: ${k(count)} Pods`;
   progress(`${base}: loading data set`);
   await ctx.source.load({ resource: 'pods', count, views: 'both' });
-  const kc = (await adapters()).some((a) => a.impl === 'kubecache');
   const variants: { name: string; impls: Impl[]; job: HeapJob['variants'][number] }[] = [
     { name: 'full objects', impls: ['kubecache', 'client-node', 'floor'], job: {} },
     {
@@ -176,7 +175,7 @@ async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
     { name: 'metadata-only', impls: ['kubecache', 'floor'], job: { metadataOnly: true } },
   ];
   const samples = new Map<string, number[]>();
-  const impls: Impl[] = kc ? ['kubecache', 'client-node', 'floor'] : ['client-node', 'floor'];
+  const impls: Impl[] = ['kubecache', 'client-node', 'floor'];
   for (let r = 0; r < repeatsOf(ctx, 1); r++) {
     // One child per implementation measures its variants one after the other.
     for (const impl of impls) {
@@ -222,9 +221,8 @@ async function millionScenario(ctx: ScenarioContext): Promise<Result[]> {
   const scenario = `6 metadata-only: ${k(count)} ConfigMaps`;
   progress(`${scenario}: loading data set (this takes a while at 1M)`);
   await ctx.source.load({ resource: 'configmaps', count, views: 'metadata' });
-  const kc = (await adapters()).some((a) => a.impl === 'kubecache');
   const results: Result[] = [];
-  const impls: Impl[] = kc ? ['kubecache', 'client-node', 'floor'] : ['client-node', 'floor'];
+  const impls: Impl[] = ['kubecache', 'client-node', 'floor'];
   for (const impl of impls) {
     let report: HeapReport;
     try {
@@ -278,7 +276,7 @@ async function fanoutScenario(ctx: ScenarioContext): Promise<Result[]> {
   const count = ctx.quick ? 1000 : 10_000;
   const events = ctx.quick ? 2000 : 50_000;
   const data = fanoutData(count, events);
-  const list: Impl[] = (await adapters()).map((a: Adapter) => a.impl);
+  const list: Impl[] = adapters().map((a: Adapter) => a.impl);
   const results: Result[] = [];
   if (!ctx.quick) {
     // Warm-up, not counted: the first pass through each pipeline runs unoptimized code.
