@@ -327,6 +327,16 @@ export class Storage {
     for (const listener of this.#listeners) listener(event);
   }
 
+  /** Checks a create/update body's shape and kind, and gives it a `metadata` object to fill. */
+  #acceptBody(info: ResourceInfo, input: KubeObject): { obj: MutableObject; meta: MutableMeta } {
+    const obj = input as MutableObject;
+    if (!isPlainObject(obj)) throw badRequest('the body of the request was not a JSON object');
+    this.#checkType(info, obj);
+    const meta: MutableMeta = isPlainObject(obj.metadata) ? (obj.metadata as MutableMeta) : {};
+    obj.metadata = meta;
+    return { obj, meta };
+  }
+
   #checkType(info: ResourceInfo, obj: MutableObject): void {
     if (obj.apiVersion !== undefined && typeof obj.apiVersion !== 'string') {
       throw badRequest("couldn't get version/kind; json parse error: apiVersion must be a string");
@@ -454,11 +464,7 @@ export class Storage {
     input: KubeObject,
     options: { namespace?: string; dryRun?: boolean; copy?: boolean } = {},
   ): StoredObject {
-    const obj = input as MutableObject;
-    if (!isPlainObject(obj)) throw badRequest('the body of the request was not a JSON object');
-    this.#checkType(info, obj);
-    const meta: MutableMeta = isPlainObject(obj.metadata) ? (obj.metadata as MutableMeta) : {};
-    obj.metadata = meta;
+    const { obj, meta } = this.#acceptBody(info, input);
     if (info.namespaced) {
       const ns = options.namespace ?? meta.namespace;
       checkNamespaceMatches(meta.namespace, options.namespace);
@@ -562,11 +568,7 @@ export class Storage {
     input: KubeObject,
     options: { namespace?: string; name?: string; copy?: boolean } & WriteOptions = {},
   ): StoredObject {
-    const obj = input as MutableObject;
-    if (!isPlainObject(obj)) throw badRequest('the body of the request was not a JSON object');
-    this.#checkType(info, obj);
-    const meta: MutableMeta = isPlainObject(obj.metadata) ? (obj.metadata as MutableMeta) : {};
-    obj.metadata = meta;
+    const { obj, meta } = this.#acceptBody(info, input);
     if (options.name !== undefined && meta.name !== undefined && meta.name !== options.name) {
       throw badRequest(
         `the name of the object (${meta.name}) does not match the name on the URL (${options.name})`,
