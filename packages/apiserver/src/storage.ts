@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '@kubecache/cache';
+import { isNoopUpdate, jsonEqual } from './equality.js';
 import type { ResourceInfo } from './resources.js';
 import { apiVersionOf, groupResourceKey } from './resources.js';
 import {
@@ -157,10 +158,6 @@ type MutableObject = Record<string, unknown> & {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function stableEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** The content whose change bumps `metadata.generation`. */
@@ -561,7 +558,8 @@ export class Storage {
   /**
    * Replaces an object (PUT). A non-empty `metadata.resourceVersion` is a precondition (409 on
    * mismatch). For resources with a status subresource, a main-resource update keeps the stored
-   * status and a status update keeps everything else, as the real server does.
+   * status and a status update keeps everything else, as the real server does. An update that
+   * would store what is already stored returns the stored version untouched.
    */
   update(
     info: ResourceInfo,
@@ -619,7 +617,7 @@ export class Storage {
       delete nextMeta.deletionGracePeriodSeconds;
     }
     if (oldMeta.generation !== undefined) {
-      nextMeta.generation = stableEqual(
+      nextMeta.generation = jsonEqual(
         generationContent(old, info.custom),
         generationContent(next, info.custom),
       )
@@ -628,6 +626,9 @@ export class Storage {
     }
     next.apiVersion =
       next.apiVersion === undefined || next.apiVersion === '' ? old.apiVersion : next.apiVersion;
+    // A write that changes nothing is not a write (as on the real server): no new
+    // resourceVersion, no history entry, no watch event; the caller gets the stored object.
+    if (isNoopUpdate(current.obj, next)) return current;
     const rv = this.#rv + 1;
     if (options.dryRun === true) return this.#dry(store, next, rv);
     // Clearing the last finalizer of an object being deleted completes the deletion.
