@@ -36,7 +36,9 @@ describe('apiserver no-op writes', () => {
   after(() => server.close());
 
   it('a PUT or patch that changes nothing keeps the resourceVersion and sends no watch event', async () => {
-    const created = server.create(cm('same', 'noop', { app: 'a', tier: 'x' }, { k: 'v', n: '1' }));
+    const created = server.create<KubeObject>(
+      cm('same', 'noop', { app: 'a', tier: 'x' }, { k: 'v', n: '1' }),
+    );
     const rv = created.metadata!.resourceVersion!;
     const path = '/api/v1/namespaces/noop/configmaps/same';
     const w = await openWatch(
@@ -80,13 +82,13 @@ describe('apiserver no-op writes', () => {
     }
     // The in-process helpers share the path.
     assert.equal(
-      server.update(cm('same', 'noop', { app: 'a', tier: 'x' }, { k: 'v', n: '1' })).metadata!
-        .resourceVersion,
+      server.update<KubeObject>(cm('same', 'noop', { app: 'a', tier: 'x' }, { k: 'v', n: '1' }))
+        .metadata!.resourceVersion,
       rv,
     );
     assert.equal(
-      server.apply(cm('same', 'noop', { app: 'a', tier: 'x' }, { k: 'v', n: '1' })).metadata!
-        .resourceVersion,
+      server.apply<KubeObject>(cm('same', 'noop', { app: 'a', tier: 'x' }, { k: 'v', n: '1' }))
+        .metadata!.resourceVersion,
       rv,
     );
     assert.equal(

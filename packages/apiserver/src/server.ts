@@ -16,6 +16,8 @@ import type { FaultRequest } from './faults.js';
 import { buildKubeConfig } from './kubeconfig.js';
 import type { KubeConfigObject } from './kubeconfig.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
+import { boolParam, parseListQuery } from './query.js';
+import type { ListQuery } from './query.js';
 import { ResourceRegistry, apiVersionOf, groupResourceKey } from './resources.js';
 import type { ResourceInfo } from './resources.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
@@ -29,7 +31,7 @@ import {
 } from './status.js';
 import { Storage } from './storage.js';
 import type { StoredObject } from './storage.js';
-import { Watcher, WatchHub, metadataJson } from './watch.js';
+import { DEFAULT_BOOKMARK_INTERVAL_MS, Watcher, WatchHub, metadataJson } from './watch.js';
 import type { Representation } from './watch.js';
 
 /** Options of {@link startApiServer}.
@@ -48,7 +50,11 @@ export interface ApiServerOptions {
   readonly tls?: boolean;
   /** Require `Authorization: Bearer <token>` (401 otherwise). With `tls` and no token, one is generated. */
   readonly token?: string;
-  /** Interval of periodic BOOKMARK events on watches that allow them (default 60000; 0 disables). */
+  /**
+   * Interval of periodic BOOKMARK events on watches that allow them, per watch from its start
+   * (default 60000, the real server's one minute). Such a watch with `timeoutSeconds` also gets a
+   * BOOKMARK 2 s before its deadline, as on the real server. 0 disables both.
+   */
   readonly bookmarkIntervalMs?: number;
   /** Number of change events kept for watch resumption (default 100000). */
   readonly historySize?: number;
@@ -243,6 +249,8 @@ const ADDED_PREFIX = Buffer.from('{"type":"ADDED","object":');
 const EVENT_SUFFIX = Buffer.from('}\n');
 
 function waitDrain(res: ServerResponse): Promise<void> {
+  // A response already gone emits neither `drain` nor `close` again: do not wait forever.
+  if (res.destroyed || res.writableEnded) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);
@@ -336,7 +344,7 @@ class EmbeddedApiServer implements ApiServer {
     this.#options = options;
     this.db = new Storage({ historySize: options.historySize });
     this.hub = new WatchHub({
-      bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+      bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
       currentRv: () => this.db.resourceVersion,
     });
     this.db.onEvent((ev) => this.hub.dispatch(ev));
@@ -698,8 +706,7 @@ class EmbeddedApiServer implements ApiServer {
       method,
       path,
       query,
-      watch:
-        query.get('watch') === 'true' || query.get('watch') === '1' || path.includes('/watch/'),
+      watch: boolParam(query, 'watch') || path.includes('/watch/'),
     };
     const failure = this.faults.takeFailure(faultReq);
     if (failure !== undefined) {
@@ -769,12 +776,12 @@ class EmbeddedApiServer implements ApiServer {
         req.resume();
         if (route.watch) {
           this.stats.watches++;
-          this.#watch(res, route, query, representation, table, path);
+          this.#watch(res, route, parseListQuery(query), representation, table, path);
           return;
         }
         if (name === undefined) {
           this.stats.lists++;
-          await this.#list(res, route, query, representation, table);
+          await this.#list(res, route, parseListQuery(query), representation, table);
           return;
         }
         this.stats.gets++;
@@ -1311,23 +1318,19 @@ class EmbeddedApiServer implements ApiServer {
   async #list(
     res: ServerResponse,
     route: Route,
-    query: URLSearchParams,
+    query: ListQuery,
     representation: Representation,
     table: boolean,
   ): Promise<void> {
     const info = route.info;
-    const limitText = query.get('limit');
-    const limit = limitText === null || limitText === '' ? undefined : Number(limitText);
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
-      throw badRequest(`invalid limit "${limitText}"`);
     const result = this.db.list(info, {
       namespace: route.namespace,
-      label: labelMatcher(query.get('labelSelector')),
-      field: fieldMatcher(query.get('fieldSelector')),
-      limit,
-      continueToken: query.get('continue') ?? undefined,
-      resourceVersion: query.get('resourceVersion') ?? undefined,
-      resourceVersionMatch: query.get('resourceVersionMatch') ?? undefined,
+      label: labelMatcher(query.labelSelector),
+      field: fieldMatcher(query.fieldSelector),
+      limit: query.limit,
+      continueToken: query.continueToken,
+      resourceVersion: query.resourceVersion,
+      resourceVersionMatch: query.resourceVersionMatch,
     });
     let meta = `{"resourceVersion":"${result.resourceVersion}"`;
     if (result.continue !== undefined) meta += `,"continue":"${result.continue}"`;
@@ -1357,18 +1360,17 @@ class EmbeddedApiServer implements ApiServer {
   #watch(
     res: ServerResponse,
     route: Route,
-    query: URLSearchParams,
+    query: ListQuery,
     representation: Representation,
     table: boolean,
     path: string,
   ): void {
     const info = route.info;
-    const rvText = query.get('resourceVersion') ?? '';
-    const rvMatch = query.get('resourceVersionMatch') ?? '';
-    const bookmarks = query.get('allowWatchBookmarks') === 'true';
-    const sendInitialParam = query.get('sendInitialEvents');
-    const sendInitial = sendInitialParam === 'true';
-    if (sendInitialParam !== null) {
+    const rvText = query.resourceVersion;
+    const rvMatch = query.resourceVersionMatch;
+    const bookmarks = query.allowWatchBookmarks;
+    const sendInitial = query.sendInitialEvents === true;
+    if (query.sendInitialEvents !== undefined) {
       if (rvMatch !== 'NotOlderThan') {
         throw statusError(
           422,
@@ -1392,14 +1394,12 @@ class EmbeddedApiServer implements ApiServer {
     }
     if (rvText !== '' && !/^\d+$/.test(rvText))
       throw badRequest(`invalid resource version "${rvText}"`);
-    let field = fieldMatcher(query.get('fieldSelector'));
+    let field = fieldMatcher(query.fieldSelector);
     if (route.name !== undefined) {
       // Legacy /watch/.../{name}: a watch of one object.
       field = fieldMatcher(`metadata.name=${route.name}`);
     }
-    const label = labelMatcher(query.get('labelSelector'));
-    const timeoutText = query.get('timeoutSeconds');
-    const timeoutSeconds = timeoutText === null ? undefined : Number(timeoutText);
+    const label = labelMatcher(query.labelSelector);
 
     res.writeHead(200, {
       'Content-Type': 'application/json',
@@ -1425,7 +1425,7 @@ class EmbeddedApiServer implements ApiServer {
     });
     const current = this.db.resourceVersion;
     const synthetic =
-      sendInitial || (sendInitialParam === null && (rvText === '' || rvText === '0'));
+      sendInitial || (query.sendInitialEvents === undefined && (rvText === '' || rvText === '0'));
     if (synthetic) {
       const store = this.db.store(info);
       // Each synthetic ADDED is three byte pieces: a shared prefix, the object's cached bytes and
@@ -1456,13 +1456,8 @@ class EmbeddedApiServer implements ApiServer {
       }
       for (const ev of this.db.eventsAfter(from, watcher.options.resourceKey)) watcher.deliver(ev);
     }
-    if (watcher.closed) return;
-    this.hub.add(watcher);
-    if (timeoutSeconds !== undefined && Number.isFinite(timeoutSeconds) && timeoutSeconds > 0) {
-      const timer = setTimeout(() => watcher.end(), timeoutSeconds * 1000);
-      timer.unref();
-      watcher.onClose(() => clearTimeout(timer));
-    }
+    if (!watcher.open) return;
+    this.hub.add(watcher, query.timeoutMs);
   }
 
   /** Sends synthetic ADDED events, coalesced into large writes unless a per-event fault is armed. */

@@ -6,6 +6,10 @@
  * honour backpressure: when the socket buffer is full the watcher queues lines and flushes them
  * on `drain`; a watcher that falls too far behind is closed, as the real server closes slow
  * watchers, and its client must re-watch.
+ *
+ * Every byte of a watch stream goes through one guarded writer ({@link Watcher}): once the stream
+ * is ending (ERROR sent, timeout, `closeWatches`) nothing more is accepted, so a change committed in
+ * the same tick as the end can never turn into a write after end.
  */
 import type { ServerResponse } from 'node:http';
 import type { KubeObject, Status } from '@kubecache/cache';
@@ -75,6 +79,24 @@ function eventLineCached(ev: StorageEvent, type: string, representation: Represe
   return line;
 }
 
+/**
+ * How often a bookmark-enabled watch gets a periodic BOOKMARK by default: the real server's
+ * `bookmarkFrequency` (one minute, k8s.io/apiserver cacher).
+ */
+export const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
+
+/** The real server also sends a BOOKMARK this long before a watch's `timeoutSeconds` deadline. */
+export const PRE_TIMEOUT_BOOKMARK_MS = 2_000;
+
+/** setTimeout's largest delay; longer timeouts are treated as none (they would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The life of a watch stream: `open` accepts events; `ending` flushes what is queued and then
+ * ends the response, accepting nothing more; `closed` is after the connection went away.
+ */
+type WatcherState = 'open' | 'ending' | 'closed';
+
 /** One open watch connection. */
 export class Watcher {
   readonly options: WatcherOptions;
@@ -82,7 +104,7 @@ export class Watcher {
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #blocked = false;
-  #closed = false;
+  #state: WatcherState = 'open';
   #events = 0;
   #bytes = 0;
   #onClose: (() => void)[] = [];
@@ -94,8 +116,14 @@ export class Watcher {
     res.on('drain', () => this.#flush());
   }
 
+  /** The connection is gone. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#state === 'closed';
+  }
+
+  /** Events are still accepted (the stream is neither ending nor closed). */
+  get open(): boolean {
+    return this.#state === 'open';
   }
 
   onClose(fn: () => void): void {
@@ -103,8 +131,8 @@ export class Watcher {
   }
 
   #finish(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
     this.#queue = [];
     for (const fn of this.#onClose) fn();
   }
@@ -124,7 +152,7 @@ export class Watcher {
    * an object that stops matching is DELETED for this watch, one that starts matching is ADDED.
    */
   deliver(ev: StorageEvent): void {
-    if (this.#closed) return;
+    if (this.#state !== 'open') return;
     let type: string = ev.type;
     if (ev.type === 'MODIFIED') {
       const now = this.matches(ev.object);
@@ -145,7 +173,7 @@ export class Watcher {
 
   /** Sends one pre-built event line (counted against the cut-after-events fault). */
   sendEvent(line: string | Buffer): void {
-    if (this.#closed) return;
+    if (this.#state !== 'open') return;
     this.#events++;
     this.write(line);
     const cut = this.options.cutAfterEvents;
@@ -176,7 +204,7 @@ export class Watcher {
 
   /** Writes raw text, honouring backpressure and the cut-after-bytes fault. */
   write(data: string | Buffer): void {
-    if (this.#closed) return;
+    if (this.#state !== 'open') return;
     const text = typeof data === 'string' ? Buffer.from(data) : data;
     const cutBytes = this.options.cutAfterBytes;
     if (cutBytes !== undefined) {
@@ -185,7 +213,7 @@ export class Watcher {
         this.#flush();
         const part = text.subarray(0, Math.max(0, cutBytes - this.#bytes));
         this.#bytes = cutBytes;
-        if (part.length > 0) this.res.write(part);
+        if (part.length > 0) this.#emit(part);
         this.cut(true);
         return;
       }
@@ -214,7 +242,7 @@ export class Watcher {
   #scheduled = false;
 
   #flush(): void {
-    if (this.#closed) return;
+    if (this.#state === 'closed') return;
     this.#blocked = false;
     while (this.#queue.length > 0 && !this.#blocked) {
       // Coalesce queued lines into ~1 MiB chunks: fewer, larger socket writes.
@@ -225,18 +253,31 @@ export class Watcher {
       if (n === this.#queue.length) this.#queue = [];
       else this.#queue.splice(0, n);
       this.#queuedBytes -= size;
-      if (!this.res.write(chunk)) this.#blocked = true;
+      if (!this.#emit(chunk)) this.#blocked = true;
     }
     if (this.#queue.length === 0) this.#queuedBytes = 0;
-    if (!this.#blocked && this.#endPending) this.res.end();
+    if (!this.#blocked && this.#state === 'ending') this.#endResponse();
   }
 
-  #endPending = false;
+  /**
+   * The only place a watch stream's bytes reach the response. A response that has ended or been
+   * destroyed takes nothing: Node would emit an unhandled ERR_STREAM_WRITE_AFTER_END and kill the
+   * process. Returns false when the caller should wait for `drain`.
+   */
+  #emit(chunk: Buffer): boolean {
+    const res = this.res;
+    if (res.writableEnded || res.destroyed) return true;
+    return res.write(chunk);
+  }
 
-  /** Ends the stream gracefully (after queued data). */
+  #endResponse(): void {
+    if (!this.res.writableEnded && !this.res.destroyed) this.res.end();
+  }
+
+  /** Ends the stream gracefully (after queued data); later events are dropped. */
   end(): void {
-    if (this.#closed || this.#endPending) return;
-    this.#endPending = true;
+    if (this.#state !== 'open') return;
+    this.#state = 'ending';
     if (!this.#blocked) this.#flush();
   }
 
@@ -246,7 +287,7 @@ export class Watcher {
    * without it the socket is destroyed at once (outage, restart).
    */
   cut(flush = false): void {
-    if (this.#closed) return;
+    if (this.#state === 'closed') return;
     const socket = this.res.socket;
     if (flush && !this.#blocked) this.#flush();
     this.#finish();
@@ -260,26 +301,29 @@ export class Watcher {
   }
 }
 
-/** All open watches, grouped by resource, plus the periodic bookmark timer. */
+/**
+ * All open watches, grouped by resource. Each watch has its own timers, as on the real server:
+ * its `timeoutSeconds` deadline, a periodic BOOKMARK every `bookmarkIntervalMs` from its start,
+ * and one {@link PRE_TIMEOUT_BOOKMARK_MS} before its deadline (so that a client re-watching after
+ * the timeout resumes from a recent resourceVersion).
+ */
 export class WatchHub {
   readonly #byResource = new Map<string, Set<Watcher>>();
   readonly #all = new Set<Watcher>();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #bookmarkIntervalMs: number;
   readonly #currentRv: () => number;
 
   constructor(options: { bookmarkIntervalMs: number; currentRv: () => number }) {
     this.#currentRv = options.currentRv;
-    if (options.bookmarkIntervalMs > 0) {
-      this.#timer = setInterval(() => this.#bookmarks(), options.bookmarkIntervalMs);
-      this.#timer.unref();
-    }
+    this.#bookmarkIntervalMs = options.bookmarkIntervalMs;
   }
 
   get size(): number {
     return this.#all.size;
   }
 
-  add(watcher: Watcher): void {
+  /** Registers a watch for fan-out; with `timeoutMs` it ends (cleanly) after that long. */
+  add(watcher: Watcher, timeoutMs?: number): void {
     let set = this.#byResource.get(watcher.options.resourceKey);
     if (set === undefined) {
       set = new Set();
@@ -287,10 +331,27 @@ export class WatchHub {
     }
     set.add(watcher);
     this.#all.add(watcher);
+    const timers = this.#startTimers(watcher, timeoutMs);
     watcher.onClose(() => {
+      for (const timer of timers) clearTimeout(timer);
       set.delete(watcher);
       this.#all.delete(watcher);
     });
+  }
+
+  #startTimers(watcher: Watcher, timeoutMs: number | undefined): NodeJS.Timeout[] {
+    const timers: NodeJS.Timeout[] = [];
+    const deadline = timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS ? timeoutMs : undefined;
+    if (deadline !== undefined) timers.push(setTimeout(() => watcher.end(), deadline));
+    const interval = this.#bookmarkIntervalMs;
+    if (watcher.options.bookmarks && interval > 0) {
+      const bookmark = (): void => watcher.sendBookmark(this.#currentRv());
+      timers.push(setInterval(bookmark, Math.min(interval, MAX_TIMER_MS)));
+      if (deadline !== undefined && deadline > PRE_TIMEOUT_BOOKMARK_MS)
+        timers.push(setTimeout(bookmark, deadline - PRE_TIMEOUT_BOOKMARK_MS));
+    }
+    for (const timer of timers) timer.unref();
+    return timers;
   }
 
   /** Fans one committed event out to the watches of its resource. */
@@ -300,14 +361,10 @@ export class WatchHub {
     for (const watcher of set) watcher.deliver(ev);
   }
 
-  #bookmarks(): void {
-    const rv = this.#currentRv();
-    for (const watcher of this.#all) if (watcher.options.bookmarks) watcher.sendBookmark(rv);
-  }
-
   /** Sends a bookmark to every bookmark-enabled watch now (tests need not wait for the timer). */
   bookmarkNow(): void {
-    this.#bookmarks();
+    const rv = this.#currentRv();
+    for (const watcher of this.#all) if (watcher.options.bookmarks) watcher.sendBookmark(rv);
   }
 
   /** Ends every open watch gracefully. */
@@ -326,7 +383,6 @@ export class WatchHub {
   }
 
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
     this.cutAll();
   }
 }
