@@ -17,3 +17,4 @@ export * from './informer-events.js';
 export * from './shared-informer.js';
 export * from './lister.js';
 export * from './random.js';
+export * from './resource-version.js';

@@ -98,7 +98,8 @@ export type Notification<T> =
 
 /**
  * Callbacks of one registration. Any of them may return a promise: the registration waits for it
- * before delivering its next notification (other registrations are not affected).
+ * before delivering its next notification (other registrations are not affected). Any other
+ * return value is ignored, so `onAdd: (pod) => queue.add(key(pod))` needs no braces.
  *
  * @example
  * ```ts
@@ -111,11 +112,11 @@ export type Notification<T> =
  */
 export interface ResourceEventHandler<T> {
   /** A new object, or (with `isInInitialList`) one already present at the initial list / registration. */
-  onAdd?(obj: T, isInInitialList: boolean): void | Promise<void>;
+  onAdd?(obj: T, isInInitialList: boolean): unknown;
   /** A changed object; periodic resyncs deliver `onUpdate(obj, obj)`. */
-  onUpdate?(oldObj: T, newObj: T): void | Promise<void>;
+  onUpdate?(oldObj: T, newObj: T): unknown;
   /** A deleted object, or a tombstone when the deletion was only noticed by a relist. */
-  onDelete?(obj: T | DeletedFinalStateUnknown<T>): void | Promise<void>;
+  onDelete?(obj: T | DeletedFinalStateUnknown<T>): unknown;
 }
 
 /**
@@ -360,7 +361,7 @@ export class Listener<T> implements HandlerRegistration {
       this.#head = (idx + 1) & this.#mask;
       this.#count--;
       delivered++;
-      let result: void | Promise<void> = undefined;
+      let result: unknown = undefined;
       try {
         switch (n.kind) {
           case 'add':
@@ -382,7 +383,7 @@ export class Listener<T> implements HandlerRegistration {
       if (result !== undefined && typeof (result as { then?: unknown }).then === 'function') {
         this.#state = 'waiting';
         const kind = n.kind;
-        (result as Promise<void>).then(
+        (result as PromiseLike<unknown>).then(
           () => this.#resume(),
           (err: unknown) => {
             this.#report(err, kind);

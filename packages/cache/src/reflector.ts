@@ -97,6 +97,11 @@ export interface ReflectorOptions<T extends KubeObject> {
   retryBudget?: number;
   /** Sees every failure, the terminal one included. Must not throw. */
   onWatchError?: (error: ReflectorError) => void;
+  /**
+   * Called each time the last synced resourceVersion moves (a list, an event or a bookmark was
+   * applied). Must not throw. Used by `SharedIndexInformer.waitForResourceVersion`.
+   */
+  onSyncResourceVersion?: (resourceVersion: string) => void;
 }
 
 /** The default LIST page size. */
@@ -193,6 +198,7 @@ export class Reflector<T extends KubeObject> {
   #streamingList: boolean;
 
   #lastSyncRv = '';
+  readonly #onSyncRv: ((rv: string) => void) | undefined;
   #rvUnavailable = false;
   #synced = false;
   #watching = false;
@@ -221,6 +227,7 @@ export class Reflector<T extends KubeObject> {
     this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.#retryBudget = options.retryBudget;
     this.#onError = options.onWatchError;
+    this.#onSyncRv = options.onSyncResourceVersion;
   }
 
   /** The resourceVersion of the last applied list, event or bookmark ("" before the first list). */
@@ -414,6 +421,7 @@ export class Reflector<T extends KubeObject> {
       );
     }
     this.#lastSyncRv = rv;
+    this.#onSyncRv?.(rv);
     this.#rvUnavailable = false;
     this.#synced = true;
     this.#progress();
@@ -520,7 +528,10 @@ export class Reflector<T extends KubeObject> {
         throw statusError(event.object);
     }
     const rv = event.object.metadata?.resourceVersion;
-    if (rv) this.#lastSyncRv = rv;
+    if (rv) {
+      this.#lastSyncRv = rv;
+      this.#onSyncRv?.(rv);
+    }
   }
 
   /** Decides what follows a failed or ended watch. */

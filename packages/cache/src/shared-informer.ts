@@ -56,6 +56,7 @@ import {
 import { Reflector, type ReflectorOptions } from './reflector.js';
 import type { ReflectorError } from './reflector-errors.js';
 import type { ReflectorStore } from './reflector-store.js';
+import { compareResourceVersions } from './resource-version.js';
 import { createIndexer, type Indexer, type Store } from './store.js';
 import type { KubeObject } from './types.js';
 
@@ -120,6 +121,28 @@ export class InformerStateError extends KubecacheError {
 }
 
 /**
+ * A resourceVersion that cannot be ordered (not a decimal integer) was given where an order is
+ * needed. `code` is `'InvalidResourceVersion'`.
+ *
+ * @example
+ * ```ts
+ * try { await informer.waitForResourceVersion('abc'); }
+ * catch (err) { if (err instanceof InvalidResourceVersionError) console.log(err.resourceVersion); }
+ * ```
+ */
+export class InvalidResourceVersionError extends KubecacheError {
+  readonly resourceVersion: string;
+
+  constructor(resourceVersion: string) {
+    super(
+      'InvalidResourceVersion',
+      `resourceVersion ${JSON.stringify(resourceVersion)} is not a decimal integer and cannot be ordered`,
+    );
+    this.resourceVersion = resourceVersion;
+  }
+}
+
+/**
  * A transform that drops `metadata.managedFields` (large and rarely needed), sharing everything else.
  *
  * @example
@@ -132,6 +155,11 @@ export function stripManagedFields<T extends KubeObject>(obj: T): T {
   if (meta?.managedFields === undefined) return obj;
   const { managedFields: _dropped, ...rest } = meta;
   return { ...obj, metadata: rest };
+}
+
+interface RvWaiter {
+  readonly rv: string;
+  readonly resolve: () => void;
 }
 
 function defaultOnError(error: unknown, context: InformerErrorContext): void {
@@ -168,6 +196,7 @@ export class SharedIndexInformer<T extends KubeObject> {
   #stopped = false;
   #synced = false;
   #syncWaiters: (() => void)[] = [];
+  #rvWaiters: RvWaiter[] = [];
   #resyncTimer: TimerHandle | undefined;
   #resyncDue = Infinity;
   #handlerCount = 0;
@@ -257,6 +286,56 @@ export class SharedIndexInformer<T extends KubeObject> {
   }
 
   /**
+   * Resolves true once the cache has applied a list, event or bookmark at least as new as
+   * `resourceVersion` (for example the RV a write returned: from then on the cache, and every
+   * lister over it, reflects that write), or false when `signal` aborts first. Throws
+   * {@link InvalidResourceVersionError} for a resourceVersion that is not a decimal integer.
+   *
+   * @example
+   * ```ts
+   * const written = await api.replaceNamespacedConfigMap({ name, namespace, body });
+   * await informer.waitForResourceVersion(written.metadata!.resourceVersion!, signal);
+   * lister.namespace(namespace).get(name); // at least as new as `written`
+   * ```
+   */
+  waitForResourceVersion(resourceVersion: string, signal?: AbortSignal): Promise<boolean> {
+    if (compareResourceVersions(resourceVersion, '0') === undefined) {
+      throw new InvalidResourceVersionError(resourceVersion);
+    }
+    if (this.#reached(resourceVersion)) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = {
+        rv: resourceVersion,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(true);
+        },
+      };
+      const onAbort = (): void => {
+        this.#rvWaiters = this.#rvWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#rvWaiters.push(waiter);
+    });
+  }
+
+  #reached(resourceVersion: string): boolean {
+    const last = this.lastSyncResourceVersion();
+    return last !== '' && (compareResourceVersions(last, resourceVersion) ?? -1) >= 0;
+  }
+
+  /** The reflector moved its last synced RV: settle the waiters it satisfies. */
+  #onSyncResourceVersion(): void {
+    if (this.#rvWaiters.length === 0) return;
+    const ready = this.#rvWaiters.filter((w) => this.#reached(w.rv));
+    if (ready.length === 0) return;
+    this.#rvWaiters = this.#rvWaiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
+
+  /**
    * Registers a handler. Before start it will get the initial list as adds with
    * `isInInitialList = true`; after start it first gets the current cache the same way.
    */
@@ -316,6 +395,7 @@ export class SharedIndexInformer<T extends KubeObject> {
     if (this.#started) throw new InformerStateError(`informer ${this.name} already started`);
     this.#started = true;
     const userOnWatchError = this.#reflectorOptions?.onWatchError;
+    const userOnSyncRv = this.#reflectorOptions?.onSyncResourceVersion;
     this.#reflector = new Reflector<T>({
       ...this.#reflectorOptions,
       name: this.#reflectorOptions?.name ?? this.name,
@@ -325,6 +405,10 @@ export class SharedIndexInformer<T extends KubeObject> {
       onWatchError: (error: ReflectorError) => {
         userOnWatchError?.(error);
         this.#report(error, { source: 'watch' });
+      },
+      onSyncResourceVersion: (rv: string) => {
+        userOnSyncRv?.(rv);
+        this.#onSyncResourceVersion();
       },
     });
     this.#scheduleResync();

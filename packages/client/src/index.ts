@@ -3,3 +3,4 @@ export * from './json-lines.js';
 export * from './kube-lister-watcher.js';
 export * from './resources.js';
 export * from './factory.js';
+export * from './write.js';
