@@ -27,7 +27,7 @@ export interface MutationCacheOptions<T extends KubeObject> {
   readonly indexer: Indexer<T>;
   /** Most remembered writes. Default 100 (client-go's). */
   readonly max?: number;
-  /** How long a write is remembered, ms. Default 300 000 (5 minutes, client-go's). */
+  /** How long a write is remembered, ms (expired once older than this). Default 300 000 (5 minutes, client-go's). */
   readonly ttlMs?: number;
   readonly clock?: Clock;
   /** Default `namespace/name`; must match the indexer's. */
@@ -62,7 +62,10 @@ export class MutationCache<T extends KubeObject> {
       max: options.max ?? 100,
       ttl: options.ttlMs ?? 300_000,
       // Age by the injected clock, so tests expire entries with a FakeClock.
-      perf: { now: () => clock.now() },
+      // (+1: lru-cache reads a start time of 0 as "no TTL", and a FakeClock starts at 0.)
+      perf: { now: () => clock.now() + 1 },
+      // lru-cache otherwise caches "now" for 1 ms on a real timer, which a FakeClock never moves.
+      ttlResolution: 0,
     });
   }
 
