@@ -116,6 +116,27 @@ export function checkTargets(rows: readonly Row[]): TargetCheck[] {
       met: cmp(row.values.kubecache, '>=', 100),
     });
   }
+  for (const row of find(/^7 workqueue: add\/get\/done/)) {
+    checks.push({
+      scenario: row.scenario,
+      text: '>= 1M cycles/s',
+      met: cmp(row.values.kubecache, '>=', 1e6),
+    });
+  }
+  for (const row of find(/^7 workqueue: runner/)) {
+    checks.push({
+      scenario: row.scenario,
+      text: ">= p-queue's own rate / 1.5",
+      met: cmp(ratio(row, 'floor'), '>=', 1 / 1.5),
+    });
+  }
+  for (const row of find(/^7 workqueue: event to reconcile start .*p99/)) {
+    checks.push({
+      scenario: row.scenario,
+      text: '<= 5 ms',
+      met: cmp(row.values.kubecache, '<=', 5),
+    });
+  }
   return checks;
 }
 

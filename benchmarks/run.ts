@@ -2,7 +2,7 @@
 //
 //   npm run bench                                  # full suite (several minutes)
 //   npm run bench -- --quick                       # every scenario small, < 1 minute (smoke)
-//   npm run bench -- --only sync --repeats 5       # one scenario (sync|watch|heap|fanout|store|million)
+//   npm run bench -- --only sync --repeats 5       # one scenario (sync|watch|heap|fanout|store|million|workqueue)
 //   npm run bench -- --json results.json           # also write machine-readable results
 //   npm run bench -- --sync-server replay          # scenario 1 from the replay server (default:
 //                                                  # the embedded API server when it is built)
@@ -74,7 +74,7 @@ function writeOutputs(): string {
     chart: 'results.svg',
     notes: [
       ...SCENARIO_NOTES,
-      `Scenario 1 is served by the ${syncSource.kind === 'embedded' ? 'embedded API server (@kubecache/apiserver)' : 'replay server'}, scenarios 2, 3 and 6 by the replay server (pre-serialized API-server bytes), both in a ${serverMode === 'child' ? 'child process' : 'the measuring process'}; scenario 4 feeds decoded events from memory; scenario 5 is the store benchmark (benchmarks/store.bench.ts).`,
+      `Scenario 1 is served by the ${syncSource.kind === 'embedded' ? 'embedded API server (@kubecache/apiserver)' : 'replay server'}, scenarios 2, 3 and 6 by the replay server (pre-serialized API-server bytes), both in a ${serverMode === 'child' ? 'child process' : 'the measuring process'}; scenario 4 feeds decoded events from memory; scenario 5 is the store benchmark (benchmarks/store.bench.ts); scenario 7 measures the work queue and the controller runner in memory, against a bare FIFO with a dedup set and against p-queue alone (benchmarks/workqueue.ts), which client-node has no counterpart of.`,
     ],
   });
   writeFileSync(`${outDir}/results.md`, md);

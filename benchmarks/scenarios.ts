@@ -7,6 +7,14 @@ import type { FixtureKind } from './fixtures.ts';
 import type { HeapJob, HeapReport } from './heap-child.ts';
 import { type Adapter, adapters, type Impl, type SyncRequest } from './impls.ts';
 import { median, progress, type Result, settle } from './measure.ts';
+import {
+  floorQueueCycles,
+  pQueueLatency,
+  pQueueTasks,
+  queueCycles,
+  reconcileLatency,
+  runnerTasks,
+} from './workqueue.ts';
 import type { Source } from './source.ts';
 
 /** Settings shared by every scenario. */
@@ -321,6 +329,79 @@ async function storeScenario(ctx: ScenarioContext): Promise<Result[]> {
   return results.map((r) => ({ ...r, scenario: `5 store ${k(objects)}: ${r.scenario}` }));
 }
 
+// 7 ---------------------------------------------------------------------------------------------
+
+async function workqueueScenario(ctx: ScenarioContext): Promise<Result[]> {
+  const cycles = ctx.quick ? 20_000 : 1_000_000;
+  const tasks = ctx.quick ? 5_000 : 200_000;
+  const events = ctx.quick ? 300 : 3_000;
+  const repeats = repeatsOf(ctx, 5);
+  const results: Result[] = [];
+  /** Runs each implementation interleaved; each run yields one figure per scenario name. */
+  const measure = async (
+    scenarios: readonly string[],
+    metric: string,
+    unit: string,
+    impls: readonly (readonly [Impl, () => Promise<readonly number[]>])[],
+  ): Promise<void> => {
+    const samples = new Map<string, number[]>();
+    // One uncounted warm-up round first (the JIT), except in quick runs.
+    for (let r = ctx.quick ? 1 : 0; r <= repeats; r++) {
+      for (const [impl, run] of impls) {
+        await settle();
+        const values = await run();
+        scenarios.forEach((scenario, i) => {
+          const v = values[i] ?? NaN;
+          if (r > 0)
+            samples.set(`${scenario}\u0000${impl}`, [
+              ...(samples.get(`${scenario}\u0000${impl}`) ?? []),
+              v,
+            ]);
+          progress(
+            `${scenario}: ${impl} ${r === 0 ? 'warm-up' : `repeat ${r}`}: ${v.toFixed(3)} ${unit}`,
+          );
+        });
+      }
+    }
+    for (const scenario of scenarios)
+      for (const [impl] of impls)
+        results.push({
+          scenario,
+          impl,
+          metric,
+          value: median(samples.get(`${scenario}\u0000${impl}`) ?? []),
+          unit,
+        });
+  };
+  await measure([`7 workqueue: add/get/done, ${k(cycles)} cycles`], 'cycles', 'cycles/s', [
+    ['kubecache', async () => [await queueCycles(cycles)]],
+    ['floor', async () => [await floorQueueCycles(cycles)]],
+  ]);
+  for (const workers of [1, 8]) {
+    await measure(
+      [
+        `7 workqueue: runner, ${workers} worker${workers > 1 ? 's' : ''}, ${k(tasks)} empty reconciles`,
+      ],
+      'reconciles',
+      'tasks/s',
+      [
+        ['kubecache', async () => [await runnerTasks(tasks, workers)]],
+        ['floor', async () => [await pQueueTasks(tasks, workers)]],
+      ],
+    );
+  }
+  await measure(
+    ['p50', 'p99'].map((q) => `7 workqueue: event to reconcile start at 1k events/s, ${q}`),
+    'latency',
+    'ms',
+    [
+      ['kubecache', () => reconcileLatency(events, 1000)],
+      ['floor', () => pQueueLatency(events, 1000)],
+    ],
+  );
+  return results;
+}
+
 /** Remarks collected while running (failures that are results in themselves), for the report. */
 export const SCENARIO_NOTES: string[] = [];
 
@@ -332,4 +413,5 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 4, name: 'fanout', run: fanoutScenario },
   { id: 5, name: 'store', run: storeScenario },
   { id: 6, name: 'million', run: millionScenario },
+  { id: 7, name: 'workqueue', run: workqueueScenario },
 ];

@@ -46,12 +46,20 @@ test('bench --quick produces every scenario x implementation', { timeout: 120_00
       assert.ok(r.unit.length > 0 && r.metric.length > 0);
       assert.ok(Number.isFinite(r.value) && r.value > 0, `${r.scenario} ${r.impl}: ${r.value}`);
     }
-    // Every scenario 1..6 ran, and each has figures from all three implementations.
-    for (let id = 1; id <= 6; id++) {
+    // Every scenario 1..6 ran, and each has figures from all three implementations; scenario 7
+    // (the work queue) has no client-node counterpart and compares with its floors only.
+    for (let id = 1; id <= 7; id++) {
       const ofScenario = rows.filter((r) => r.scenario.startsWith(`${id} `));
       assert.ok(ofScenario.length > 0, `scenario ${id} produced no results`);
       const impls = new Set(ofScenario.map((r) => r.impl));
-      assert.deepEqual([...impls].sort(), ['client-node', 'floor', 'kubecache'], `scenario ${id}`);
+      const expected = id === 7 ? ['floor', 'kubecache'] : ['client-node', 'floor', 'kubecache'];
+      assert.deepEqual([...impls].sort(), expected, `scenario ${id}`);
+    }
+    for (const s of ['add/get/done', 'runner, 1 worker', 'runner, 8 workers', 'p50', 'p99']) {
+      assert.ok(
+        rows.some((r) => r.scenario.startsWith('7 workqueue') && r.scenario.includes(s)),
+        `workqueue scenario ${s}`,
+      );
     }
     // Rows compared side by side carry all three implementations.
     for (const prefix of ['1 sync', '2 watch', '4 fan-out']) {
