@@ -1,9 +1,21 @@
-/** CustomResourceDefinition handling: validation, status, and the resources a CRD serves. */
+/**
+ * CustomResourceDefinition handling: validation and the established status of a created CRD, the
+ * resources a CRD serves, and keeping the {@link ResourceRegistry} in step with the stored CRDs.
+ *
+ * CRDs are the one kind whose writes change what the server serves, and the only objects it
+ * validates or defaults beyond what storage does for every object (names, resourceVersion,
+ * generation); both happen here so the rest of the server treats a CRD as any other object.
+ */
 import type { KubeObject } from '@kubecache/cache';
-import type { PrinterColumn, ResourceInfo } from './resources.js';
-import { ALL_VERBS } from './resources.js';
+import type { PrinterColumn, ResourceInfo, ResourceRegistry } from './resources.js';
+import { ALL_VERBS, groupResourceKey } from './resources.js';
 import { invalid } from './status.js';
 import { nowTimestamp } from './storage.js';
+import type { Storage, StoredObject } from './storage.js';
+
+const CRD_GROUP = 'apiextensions.k8s.io';
+const CRD_RESOURCE = 'customresourcedefinitions';
+const CRD_KEY = groupResourceKey(CRD_GROUP, CRD_RESOURCE);
 
 interface CrdNames {
   plural?: string;
@@ -134,4 +146,45 @@ export function crdResources(obj: KubeObject): ResourceInfo[] {
         printerColumns: v.additionalPrinterColumns ?? [],
       };
     });
+}
+
+/**
+ * Validation and defaulting of an object about to be created (over HTTP, by server-side apply or
+ * in process): a CRD is validated (422) and given its established status; other kinds pass as is.
+ */
+export function prepareCreate(info: ResourceInfo, obj: KubeObject): void {
+  if (info.resource === CRD_RESOURCE && info.group === CRD_GROUP) {
+    validateCrd(obj);
+    establishCrd(obj);
+  }
+}
+
+/**
+ * Serves the resources of every stored CRD: registers them when a CRD is written, unregisters
+ * those of its previous version, and on delete drops the CRD's objects too.
+ */
+export function serveCustomResources(db: Storage, registry: ResourceRegistry): void {
+  db.onEvent((ev) => {
+    if (ev.resourceKey === CRD_KEY) crdChanged(db, registry, ev.type, ev.object, ev.prev);
+  });
+}
+
+function crdChanged(
+  db: Storage,
+  registry: ResourceRegistry,
+  type: string,
+  obj: StoredObject,
+  prev: StoredObject | undefined,
+): void {
+  if (prev !== undefined) {
+    for (const info of crdResources(prev.obj)) registry.remove(info);
+  }
+  if (type === 'DELETED') {
+    const infos = crdResources(obj.obj);
+    if (infos[0] !== undefined) db.deleteAll(infos[0]);
+    return;
+  }
+  const infos = crdResources(obj.obj);
+  for (const info of infos) registry.add(info);
+  if (infos[0] !== undefined) db.store(infos[0]).info = infos[0];
 }

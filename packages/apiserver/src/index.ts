@@ -1,12 +1,7 @@
 export { startApiServer } from './server.js';
-export type {
-  ApiServer,
-  ApiServerOptions,
-  ListRef,
-  ObjectRef,
-  ObjectStore,
-  ServerStats,
-} from './server.js';
+export type { ApiServer, ApiServerOptions } from './server.js';
+export type { ListRef, ObjectRef, ObjectStore } from './object-store.js';
+export type { ServerStats } from './stats.js';
 export { FaultInjector } from './faults.js';
 export type { CutOptions, FailNextOptions, FaultRequest } from './faults.js';
 export { buildKubeConfig } from './kubeconfig.js';

@@ -1,0 +1,164 @@
+/**
+ * The object verbs: get, create (POST), update (PUT, also of `/status`), patch (PATCH, every patch
+ * type and server-side apply), delete and deletecollection.
+ *
+ * Each handler reads the body, counts the request, makes one synchronous storage call and answers
+ * with the stored object; the storage does the rest (validation, resourceVersion and generation,
+ * finalizers, no-op writes, history and watch fan-out), so these stay thin. What is left here is
+ * the HTTP side the storage knows nothing of: which paths take which verb (405 otherwise), the
+ * namespace a create needs to exist, patch content types, delete options in the body, and what a
+ * delete returns (a `Status`, or the object).
+ */
+import type { Status } from '@kubecache/cache';
+import { readBody, readJson, parseBody } from './body.js';
+import type { ServerContext } from './context.js';
+import { prepareCreate } from './crd.js';
+import { itemJson, objectBody } from './encoding.js';
+import { APPLY_PATCH_CONTENT_TYPE, patchStored, patchTypeOf, serverSideApply } from './patching.js';
+import { apiVersionOf } from './resources.js';
+import type { ResourceInfo } from './resources.js';
+import { sendJson } from './response.js';
+import type { ResourceRequest } from './routing.js';
+import { fieldMatcher, labelMatcher } from './selectors.js';
+import { methodNotAllowed, notFound } from './status.js';
+import type { StoredObject } from './storage.js';
+
+/** Sends one object in the representation asked for (writes never answer with a Table). */
+function sendObject(r: ResourceRequest, code: number, obj: StoredObject, table = false): void {
+  sendJson(r.res, code, objectBody(obj, r.route.info, r.representation, table));
+}
+
+/** The `status` subresource a write targets, if any. */
+function statusSubresource(r: ResourceRequest): 'status' | undefined {
+  return r.route.subresource === 'status' ? 'status' : undefined;
+}
+
+/** GET of one object. */
+export function serveGet(ctx: ServerContext, r: ResourceRequest): void {
+  ctx.stats.gets++;
+  const { info, namespace, name } = r.route;
+  const obj = ctx.db.get(info, namespace, name!);
+  sendObject(r, 200, obj, r.table);
+}
+
+/** 404 when a namespaced create names a namespace that does not exist (with strict namespaces). */
+function checkNamespaceExists(ctx: ServerContext, info: ResourceInfo, namespace?: string): void {
+  if (!info.namespaced || !ctx.strictNamespaces || namespace === undefined) return;
+  const nsInfo = ctx.registry.get('', 'v1', 'namespaces')!;
+  if (ctx.db.tryGet(nsInfo, undefined, namespace) === undefined)
+    throw notFound('', 'namespaces', namespace);
+}
+
+/** POST to a collection: creates the object in the body (201). */
+export async function serveCreate(ctx: ServerContext, r: ResourceRequest): Promise<void> {
+  const { info, namespace, name } = r.route;
+  if (name !== undefined) throw methodNotAllowed();
+  const body = await readJson(r.req, ctx.maxBodyBytes);
+  ctx.stats.writes++;
+  checkNamespaceExists(ctx, info, namespace);
+  if (info.namespaced && namespace === undefined) throw methodNotAllowed();
+  prepareCreate(info, body);
+  const created = ctx.db.create(info, body, { namespace, dryRun: r.dryRun });
+  sendObject(r, 201, created);
+}
+
+/** PUT of an object (or of its status): replaces it with the body. */
+export async function serveUpdate(ctx: ServerContext, r: ResourceRequest): Promise<void> {
+  const { info, namespace, name } = r.route;
+  if (name === undefined) throw methodNotAllowed();
+  const body = await readJson(r.req, ctx.maxBodyBytes);
+  ctx.stats.writes++;
+  const updated = ctx.db.update(info, body, {
+    namespace,
+    name,
+    subresource: statusSubresource(r),
+    dryRun: r.dryRun,
+  });
+  sendObject(r, 200, updated);
+}
+
+/** PATCH of an object (or of its status), by the patch type its content type names. */
+export async function servePatch(ctx: ServerContext, r: ResourceRequest): Promise<void> {
+  const { info, namespace, name } = r.route;
+  if (name === undefined) throw methodNotAllowed();
+  const contentType = (r.req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const text = await readBody(r.req, ctx.maxBodyBytes);
+  ctx.stats.writes++;
+  const sub = statusSubresource(r);
+  if (contentType === APPLY_PATCH_CONTENT_TYPE) {
+    const applied = parseBody(text, true);
+    const { code, result } = serverSideApply(ctx.db, info, namespace, name, applied, sub, r.dryRun);
+    sendObject(r, code, result);
+    return;
+  }
+  const type = patchTypeOf(contentType, info);
+  const patch = parseBody(text, false);
+  const result = patchStored(ctx.db, info, namespace, name, patch, type, sub, r.dryRun);
+  sendObject(r, 200, result);
+}
+
+/** The DeleteOptions of a DELETE body that this server honours. */
+interface DeleteOptions {
+  readonly preconditions: { uid?: string; resourceVersion?: string } | undefined;
+  readonly dryRun: boolean;
+}
+
+/** Decodes a DELETE body (empty, or DeleteOptions); `dryRun` is the query's or the body's. */
+function deleteOptions(text: string, queryDryRun: boolean): DeleteOptions {
+  if (text.trim() === '') return { preconditions: undefined, dryRun: queryDryRun };
+  const opts = parseBody(text, false) as {
+    preconditions?: { uid?: string; resourceVersion?: string };
+    dryRun?: string[];
+  };
+  const bodyDryRun = Array.isArray(opts.dryRun) && opts.dryRun.includes('All');
+  return { preconditions: opts.preconditions, dryRun: queryDryRun || bodyDryRun };
+}
+
+/**
+ * DELETE of an object, or of a collection. An object kept by finalizers comes back as the object
+ * (so do pods and custom resources, as on the real server); others as a `Success` Status.
+ */
+export async function serveDelete(ctx: ServerContext, r: ResourceRequest): Promise<void> {
+  const text = await readBody(r.req, ctx.maxBodyBytes);
+  ctx.stats.writes++;
+  const { info, namespace, name } = r.route;
+  const { preconditions, dryRun } = deleteOptions(text, r.dryRun);
+  if (name === undefined) {
+    deleteCollection(ctx, r, dryRun);
+    return;
+  }
+  const { object, deleted } = ctx.db.delete(info, namespace, name, { preconditions, dryRun });
+  if (!deleted || info.resource === 'pods' || info.custom) {
+    sendObject(r, 200, object);
+    return;
+  }
+  const status: Status = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name, group: info.group, kind: info.resource, uid: object.obj.metadata?.uid },
+  };
+  sendJson(r.res, 200, JSON.stringify(status));
+}
+
+/** DELETE of a collection: deletes every object matching the selectors, answers with them. */
+function deleteCollection(ctx: ServerContext, r: ResourceRequest, dryRun: boolean): void {
+  const info = r.route.info;
+  const found = ctx.db.list(info, {
+    namespace: r.route.namespace,
+    label: labelMatcher(r.query.get('labelSelector')),
+    field: fieldMatcher(r.query.get('fieldSelector')),
+  });
+  const items: string[] = [];
+  for (const item of found.items) {
+    const namespace = item.namespace === '' ? undefined : item.namespace;
+    const { object } = ctx.db.delete(info, namespace, item.name, { dryRun });
+    items.push(itemJson(object, info, 'full'));
+  }
+  sendJson(
+    r.res,
+    200,
+    `{"kind":"${info.listKind}","apiVersion":"${apiVersionOf(info)}","metadata":{"resourceVersion":"${ctx.db.resourceVersion}"},"items":[${items.join(',')}]}`,
+  );
+}
