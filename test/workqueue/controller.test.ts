@@ -34,6 +34,24 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promi
   }
 }
 
+/** Starts the factory and the controller, runs `body`, then stops both and waits for them. */
+async function whileRunning(
+  factory: SharedInformerFactory,
+  controller: Controller,
+  body: () => Promise<void>,
+): Promise<void> {
+  const ac = new AbortController();
+  factory.start(ac.signal);
+  const running = controller.run(ac.signal);
+  try {
+    await body();
+  } finally {
+    ac.abort();
+    await running;
+    await factory.shutdown();
+  }
+}
+
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function configMap(namespace: string, name: string, data: Record<string, string>): KubeObject {
@@ -113,10 +131,7 @@ describe('Controller over HTTP (embedded API server)', () => {
     })
       .for(apps.informer())
       .owns(cms.informer());
-    const ac = new AbortController();
-    factory.start(ac.signal);
-    const running = controller.run(ac.signal);
-    try {
+    await whileRunning(factory, controller, async () => {
       await until(
         () =>
           server.get({
@@ -160,11 +175,7 @@ describe('Controller over HTTP (embedded API server)', () => {
           }) !== undefined,
         'child recreated',
       );
-    } finally {
-      ac.abort();
-      await running;
-      await factory.shutdown();
-    }
+    });
   });
 
   it('retries a failing reconcile with the rate limiter delays, on the controller clock; a throw never kills a worker', async () => {
@@ -189,10 +200,7 @@ describe('Controller over HTTP (embedded API server)', () => {
         if (key.endsWith('/flaky') && retries < 3) throw new Error('not yet');
       },
     }).for(cms.informer());
-    const ac = new AbortController();
-    factory.start(ac.signal);
-    const running = controller.run(ac.signal);
-    try {
+    await whileRunning(factory, controller, async () => {
       const flaky = (): { at: number; retries: number }[] =>
         attempts.filter((a) => a.key === `${ns}/flaky`);
       await until(() => flaky().length === 1 && attempts.length === 2, 'first attempts');
@@ -216,11 +224,7 @@ describe('Controller over HTTP (embedded API server)', () => {
       // The worker survived the throws: a new change is still reconciled.
       server.update(configMap(ns, 'fine', { a: '2' }));
       await until(() => attempts.filter((a) => a.key === `${ns}/fine`).length === 2, 'fine again');
-    } finally {
-      ac.abort();
-      await running;
-      await factory.shutdown();
-    }
+    });
   });
 
   it('requeueAfterMs queues the key again after that delay; requeue: true uses the limiter', async () => {
@@ -245,10 +249,7 @@ describe('Controller over HTTP (embedded API server)', () => {
             : undefined;
       },
     }).for(cms.informer());
-    const ac = new AbortController();
-    factory.start(ac.signal);
-    const running = controller.run(ac.signal);
-    try {
+    await whileRunning(factory, controller, async () => {
       await until(() => at.length === 1, 'first reconcile');
       await clock.advance(4999);
       await tick(5);
@@ -258,11 +259,7 @@ describe('Controller over HTTP (embedded API server)', () => {
       await clock.advance(7);
       await until(() => at.length === 3, 'requeued by the limiter');
       assert.deepEqual(at, [0, 5000, 5007]);
-    } finally {
-      ac.abort();
-      await running;
-      await factory.shutdown();
-    }
+    });
   });
 
   it('never reconciles one key twice at once under 8 workers and a randomized event storm; ends at the final state', async () => {
@@ -288,10 +285,7 @@ describe('Controller over HTTP (embedded API server)', () => {
         inFlight.delete(key);
       },
     }).for(cms.informer());
-    const ac = new AbortController();
-    factory.start(ac.signal);
-    const running = controller.run(ac.signal);
-    try {
+    await whileRunning(factory, controller, async () => {
       const finalValue = new Map<string, string>();
       for (let i = 1; i <= 300; i++) {
         const name = names[Math.floor(random() * names.length)]!;
@@ -310,11 +304,7 @@ describe('Controller over HTTP (embedded API server)', () => {
       assert.equal(overlaps, 0, `seed ${seed}: a key was reconciled twice at once`);
       assert.ok(maxConcurrent > 1, `seed ${seed}: workers ran in parallel (max ${maxConcurrent})`);
       assert.ok(maxConcurrent <= 8, `seed ${seed}: at most 8 workers (max ${maxConcurrent})`);
-    } finally {
-      ac.abort();
-      await running;
-      await factory.shutdown();
-    }
+    });
   });
 
   it('a user change is reconciled before the rest of a large initial list (low priority for the initial list)', async () => {
@@ -333,10 +323,7 @@ describe('Controller over HTTP (embedded API server)', () => {
         if (order.length === 1) await gate; // hold the only worker while the list is queued
       },
     }).for(cms.informer());
-    const ac = new AbortController();
-    factory.start(ac.signal);
-    const running = controller.run(ac.signal);
-    try {
+    await whileRunning(factory, controller, async () => {
       await until(
         () => order.length === 1 && controller.queue.len() === 199,
         'initial list queued',
@@ -354,11 +341,7 @@ describe('Controller over HTTP (embedded API server)', () => {
         'bulk-150',
         `the changed object went first, order: ${order.slice(0, 4).join(',')}`,
       );
-    } finally {
-      ac.abort();
-      await running;
-      await factory.shutdown();
-    }
+    });
   });
 
   it('a controller writing status on every reconcile settles (the server is silent on no-op writes)', async () => {
@@ -398,10 +381,7 @@ describe('Controller over HTTP (embedded API server)', () => {
         });
       },
     }).for(deployments.informer());
-    const ac = new AbortController();
-    factory.start(ac.signal);
-    const running = controller.run(ac.signal);
-    try {
+    await whileRunning(factory, controller, async () => {
       await until(() => reconciles >= 2, 'status written and seen');
       await tick(300);
       const settled = reconciles;
@@ -415,11 +395,7 @@ describe('Controller over HTTP (embedded API server)', () => {
         name: 'web',
       });
       assert.equal(d?.status?.replicas, 2);
-    } finally {
-      ac.abort();
-      await running;
-      await factory.shutdown();
-    }
+    });
   });
 
   it('generationChanged skips status-only updates and resyncs', async () => {
@@ -444,10 +420,7 @@ describe('Controller over HTTP (embedded API server)', () => {
         seen.push(deployments.lister().namespace(namespace).tryGet(name)?.metadata?.generation);
       },
     }).for(deployments.informer(), { predicates: [generationChanged] });
-    const ac = new AbortController();
-    factory.start(ac.signal);
-    const running = controller.run(ac.signal);
-    try {
+    await whileRunning(factory, controller, async () => {
       await until(() => seen.length === 1, 'initial reconcile');
       const current = server.get<Deployment>({
         apiVersion: 'apps/v1',
@@ -465,11 +438,7 @@ describe('Controller over HTTP (embedded API server)', () => {
       server.update(deployment(3));
       await until(() => seen.length === 2, 'spec change reconciled');
       assert.equal(seen[1], 2);
-    } finally {
-      ac.abort();
-      await running;
-      await factory.shutdown();
-    }
+    });
   });
 
   it('watches() maps any source to primary keys', async () => {
@@ -485,10 +454,7 @@ describe('Controller over HTTP (embedded API server)', () => {
         const target = ('key' in s ? s.obj : s)?.metadata?.labels?.['target'];
         return target === undefined ? undefined : `${ns}/${target}`;
       });
-    const ac = new AbortController();
-    factory.start(ac.signal);
-    const running = controller.run(ac.signal);
-    try {
+    await whileRunning(factory, controller, async () => {
       await until(() => keys.length === 1, 'initial');
       server.create({
         apiVersion: 'v1',
@@ -497,11 +463,7 @@ describe('Controller over HTTP (embedded API server)', () => {
       } as KubeObject);
       await until(() => keys.length === 2, 'secret mapped to its target');
       assert.deepEqual(keys, [`${ns}/target`, `${ns}/target`]);
-    } finally {
-      ac.abort();
-      await running;
-      await factory.shutdown();
-    }
+    });
   });
 
   it('graceful stop: no new reconcile after abort, running ones finish; the drain timeout aborts their signal', async () => {

@@ -1,3 +1,4 @@
+export * from './abortable-wait.js';
 export * from './clock.js';
 export * from './errors.js';
 export * from './lister-watcher.js';

@@ -34,6 +34,7 @@
  *
  * @module
  */
+import { abortableWait } from './abortable-wait.js';
 import type { Clock } from './clock.js';
 import { realClock, type TimerHandle } from './clock.js';
 import { KubecacheError } from './errors.js';
@@ -274,14 +275,9 @@ export class SharedIndexInformer<T extends KubeObject> {
   /** Resolves true once synced, false if `signal` aborts first. */
   waitForSync(signal?: AbortSignal): Promise<boolean> {
     if (this.#synced) return Promise.resolve(true);
-    if (signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = (): void => resolve(false);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#syncWaiters.push(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(true);
-      });
+    return abortableWait(signal, (done) => {
+      this.#syncWaiters.push(done);
+      return () => (this.#syncWaiters = this.#syncWaiters.filter((w) => w !== done));
     });
   }
 
@@ -303,21 +299,10 @@ export class SharedIndexInformer<T extends KubeObject> {
       throw new InvalidResourceVersionError(resourceVersion);
     }
     if (this.#reached(resourceVersion)) return Promise.resolve(true);
-    if (signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const waiter = {
-        rv: resourceVersion,
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(true);
-        },
-      };
-      const onAbort = (): void => {
-        this.#rvWaiters = this.#rvWaiters.filter((w) => w !== waiter);
-        resolve(false);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+    return abortableWait(signal, (resolve) => {
+      const waiter: RvWaiter = { rv: resourceVersion, resolve };
       this.#rvWaiters.push(waiter);
+      return () => (this.#rvWaiters = this.#rvWaiters.filter((w) => w !== waiter));
     });
   }
 

@@ -33,7 +33,7 @@
  *
  * @module
  */
-import { realClock, type Clock, type TimerHandle } from '@kubecache/cache';
+import { abortableWait, realClock, type Clock, type TimerHandle } from '@kubecache/cache';
 import type {
   CounterMetric,
   GaugeMetric,
@@ -253,14 +253,9 @@ export class WorkQueue<T = string> {
   shutDownWithDrain(signal?: AbortSignal): Promise<boolean> {
     this.shutDown();
     if (this.#processing.size === 0) return Promise.resolve(true);
-    if (signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = (): void => resolve(false);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#drainWaiters.push(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(true);
-      });
+    return abortableWait(signal, (done) => {
+      this.#drainWaiters.push(done);
+      return () => (this.#drainWaiters = this.#drainWaiters.filter((w) => w !== done));
     });
   }
 
