@@ -8,8 +8,10 @@
  * replaces the entry, so a LIST that captured the entries can keep streaming them asynchronously.
  */
 import { randomUUID } from 'node:crypto';
-import type { KubeObject } from '@kubecache/cache';
+import type { ApiStatusError, KubeObject } from '@kubecache/cache';
 import { isNoopUpdate, jsonEqual } from './equality.js';
+import { rebuildSnapshot, SnapshotCache } from './snapshots.js';
+import type { Snapshot } from './snapshots.js';
 import type { ResourceInfo } from './resources.js';
 import { apiVersionOf, groupResourceKey } from './resources.js';
 import {
@@ -189,8 +191,25 @@ export function serialize(
 }
 
 interface ContinueToken {
+  /** The snapshot's RV; -1 (as on the real server) continues at the latest state. */
   readonly rv: number;
   readonly start: string;
+}
+
+/** The 410 of a continue token older than the history, as etcd3's storage words it. */
+const INCONSISTENT_CONTINUE =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
+
+/**
+ * 410 Expired for a compacted continue token, carrying a token (RV -1) that resumes after the same
+ * key at the latest state, as the real server's Status `metadata.continue` does.
+ */
+function expiredContinue(start: string): ApiStatusError {
+  const err = expired(INCONSISTENT_CONTINUE);
+  if (err.status !== undefined) {
+    err.status.metadata = { continue: encodeContinue({ rv: -1, start }) };
+  }
+  return err;
 }
 
 function encodeContinue(token: ContinueToken): string {
@@ -205,6 +224,7 @@ function decodeContinue(text: string): ContinueToken {
     if (
       isPlainObject(parsed) &&
       typeof parsed['rv'] === 'number' &&
+      (parsed['rv'] > 0 || parsed['rv'] === -1) &&
       typeof parsed['start'] === 'string'
     ) {
       return { rv: parsed['rv'], start: parsed['start'] };
@@ -246,6 +266,8 @@ export class Storage {
   #ringHead = 0; // index of the oldest event
   #ringCount = 0;
   readonly #listeners: ((event: StorageEvent) => void)[] = [];
+  /** Recent list snapshots (continue tokens and exact-RV lists read one per page). */
+  readonly #snapshots = new SnapshotCache();
 
   constructor(options: { historySize?: number; initialResourceVersion?: number } = {}) {
     this.#rv = options.initialResourceVersion ?? 1;
@@ -290,6 +312,7 @@ export class Storage {
     this.#ringHead = 0;
     this.#ringCount = 0;
     this.#compactedRv = this.#rv;
+    this.#snapshots.clear();
   }
 
   /** History events with rv > `after`, in order (optionally only of one resource). */
@@ -723,7 +746,7 @@ export class Storage {
    */
   list(info: ResourceInfo, options: StorageListOptions = {}): ListResult {
     const store = this.store(info);
-    let items = store.items;
+    let items: ReadonlyMap<string, StoredObject> = store.items;
     let keys: readonly string[] | undefined;
     let listRv = this.#rv;
     let start = '';
@@ -733,15 +756,13 @@ export class Storage {
         throw badRequest('specifying resource version is not allowed when using continue');
       }
       const token = decodeContinue(options.continueToken);
-      if (token.rv < this.#compactedRv) {
-        throw expired(
-          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
-        );
-      }
-      // Simplification: later pages read the current state (not a snapshot at token.rv) but
-      // report the first page's RV, which stays correct for a reflector that watches from it.
-      listRv = token.rv;
       start = token.start;
+      if (token.rv !== -1) {
+        if (token.rv < this.#compactedRv) throw expiredContinue(token.start);
+        // Every page reads the first page's snapshot, as etcd serves it at the token's revision.
+        ({ items, keys } = this.#snapshot(store, token.rv));
+        listRv = token.rv;
+      }
     } else if (rvText !== '' && rvText !== '0') {
       const rv = parseRv(rvText);
       const match = options.resourceVersionMatch ?? '';
@@ -752,11 +773,18 @@ export class Storage {
             'Timeout',
             `Too large resource version: ${rv}, current: ${this.#rv}`,
           );
-        if (rv < this.#rv) {
-          items = this.#snapshot(store, rv);
-          keys = [...items.keys()].sort();
-          listRv = rv;
-        }
+        ({ items, keys } = this.#snapshot(store, rv));
+        listRv = rv;
+      } else if (match === '' && options.limit !== undefined && options.limit > 0) {
+        // A paged list at an RV without a match is served from etcd at that exact revision.
+        if (rv > this.#rv)
+          throw statusError(
+            504,
+            'Timeout',
+            `Too large resource version: ${rv}, current: ${this.#rv}`,
+          );
+        ({ items, keys } = this.#snapshot(store, rv));
+        listRv = rv;
       } else if (match === 'NotOlderThan' || match === '') {
         if (rv > this.#rv)
           throw statusError(
@@ -827,18 +855,17 @@ export class Storage {
     return result;
   }
 
-  /** The resource's state at `rv`, rebuilt by undoing later history events. */
-  #snapshot(store: ResourceStore, rv: number): Map<string, StoredObject> {
+  /**
+   * The resource's state at `rv` (the current items when nothing changed since), or 410 Expired
+   * when the history no longer reaches back to it.
+   */
+  #snapshot(store: ResourceStore, rv: number): Snapshot {
     if (rv < this.#compactedRv)
-      throw expired(`too old resource version: ${rv} (${this.#compactedRv})`);
-    const items = new Map(store.items);
-    const later = this.eventsAfter(rv, store.key);
-    for (let i = later.length - 1; i >= 0; i--) {
-      const ev = later[i]!;
-      if (ev.prev === undefined) items.delete(ev.object.key);
-      else items.set(ev.prev.key, ev.prev);
-    }
-    return items;
+      throw expired('The resourceVersion for the provided list is too old.');
+    const later = rv >= this.#rv ? [] : this.eventsAfter(rv, store.key);
+    // Unchanged since `rv` (other resources may have moved the RV on): the current items are it.
+    if (later.length === 0) return { items: store.items, keys: store.sortedKeys() };
+    return this.#snapshots.get(store.key, rv, () => rebuildSnapshot(store.items, later));
   }
 
   /** Every store (for namespace cascades and diagnostics). */
