@@ -286,7 +286,12 @@ describe('apiserver WATCH', () => {
       events.map((e) => e.type),
       ['MODIFIED', 'DELETED', 'ADDED'],
     );
-    assert.equal(events[1]!.object.metadata?.labels?.['tier'], 'back');
+    // The DELETED of leaving carries the last matching state at the leaving write's RV.
+    assert.equal(events[1]!.object.metadata?.labels?.['tier'], 'front');
+    assert.equal(
+      events[1]!.object.metadata?.resourceVersion,
+      String(Number(events[0]!.object.metadata?.resourceVersion) + 1),
+    );
     assert.deepEqual(await w.next(1, 100), []);
     const fw = await openWatch(
       server,

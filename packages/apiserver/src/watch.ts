@@ -80,6 +80,25 @@ function eventLineCached(ev: StorageEvent, type: string, representation: Represe
 }
 
 /**
+ * The object a watch that an object leaves gets in its DELETED event: the last version that
+ * matched (the previous one) at the resourceVersion of the write that made it leave, as the real
+ * server's cache watcher sends it. Built once per event and shared by every watcher it leaves.
+ */
+const exitObjects = new WeakMap<StorageEvent, StoredObject>();
+
+function exitObject(ev: StorageEvent, prev: StoredObject): StoredObject {
+  let obj = exitObjects.get(ev);
+  if (obj === undefined) {
+    const parsed = JSON.parse(prev.json) as KubeObject;
+    parsed.metadata = { ...parsed.metadata, resourceVersion: String(ev.rv) };
+    // Same key order as the stored JSON, so the type prefix has the same length.
+    obj = { ...prev, rv: ev.rv, obj: parsed, json: JSON.stringify(parsed) };
+    exitObjects.set(ev, obj);
+  }
+  return obj;
+}
+
+/**
  * How often a bookmark-enabled watch gets a periodic BOOKMARK by default: the real server's
  * `bookmarkFrequency` (one minute, k8s.io/apiserver cacher).
  */
@@ -159,7 +178,10 @@ export class Watcher {
       const before = ev.prev !== undefined && this.matches(ev.prev);
       if (!now && !before) return;
       if (now && !before) type = 'ADDED';
-      else if (!now && before) type = 'DELETED';
+      else if (!now && before) {
+        this.#sendExit(ev, ev.prev!);
+        return;
+      }
     } else if (!this.matches(ev.object)) {
       return;
     }
@@ -169,6 +191,25 @@ export class Watcher {
         ? eventLine(type, render(ev.object))
         : eventLineCached(ev, type, this.options.representation),
     );
+  }
+
+  /** DELETED for an object that stops matching, carrying its last matching state. */
+  #sendExit(ev: StorageEvent, prev: StoredObject): void {
+    const obj = exitObject(ev, prev);
+    const render = this.options.render;
+    if (render !== undefined) {
+      this.sendEvent(eventLine('DELETED', render(obj)));
+      return;
+    }
+    const representation = this.options.representation;
+    const cacheKey = representation === 'full' ? 'EXIT' : 'EXIT:m';
+    ev.lines ??= new Map();
+    let line = ev.lines.get(cacheKey);
+    if (line === undefined) {
+      line = Buffer.from(eventLine('DELETED', objectJson(obj, representation)));
+      ev.lines.set(cacheKey, line);
+    }
+    this.sendEvent(line);
   }
 
   /** Sends one pre-built event line (counted against the cut-after-events fault). */
