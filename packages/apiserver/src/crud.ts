@@ -148,7 +148,7 @@ function deleteCollection(ctx: ServerContext, r: ResourceRequest, dryRun: boolea
   const found = ctx.db.list(info, {
     namespace: r.route.namespace,
     label: labelMatcher(r.query.get('labelSelector')),
-    field: fieldMatcher(r.query.get('fieldSelector')),
+    field: fieldMatcher(r.query.get('fieldSelector'), info),
   });
   const items: string[] = [];
   for (const item of found.items) {

@@ -45,7 +45,7 @@ export async function serveList(
   const result = ctx.db.list(info, {
     namespace,
     label: labelMatcher(query.labelSelector),
-    field: fieldMatcher(query.fieldSelector),
+    field: fieldMatcher(query.fieldSelector, info),
     limit: query.limit,
     continueToken: query.continueToken,
     resourceVersion: query.resourceVersion,

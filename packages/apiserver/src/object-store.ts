@@ -198,7 +198,7 @@ export class InProcessObjectStore implements ObjectStore {
       .list(info, {
         namespace: ref.namespace,
         label: labelMatcher(ref.labelSelector ?? null),
-        field: fieldMatcher(ref.fieldSelector ?? null),
+        field: fieldMatcher(ref.fieldSelector ?? null, info),
       })
       .items.map((i) => i.obj as T);
   }

@@ -13,6 +13,8 @@
  * | `list.ts`             | LIST, streamed from cached bytes                                   |
  * | `watch-request.ts`    | WATCH requests: parameters, initial events, history replay         |
  * | `watch.ts`            | watch streams: the guarded writer, fan-out, bookmarks              |
+ * | `selectors.ts`        | label and field selectors from the query                           |
+ * | `field-labels.ts`     | each kind's field labels and their values                          |
  * | `encoding.ts`         | objects on the wire (items, metadata, versions), byte caches       |
  * | `table.ts`            | kubectl's Table output                                             |
  * | `body.ts`             | request bodies: size limit, JSON/YAML decoding                     |

@@ -64,9 +64,9 @@ function checkWatchQuery(query: ListQuery): void {
 /** Starts the chunked response and creates the watch connection's writer (with any armed cut). */
 function openWatcher(ctx: ServerContext, r: ResourceRequest, query: ListQuery): Watcher {
   const { info, namespace, name } = r.route;
-  let field = fieldMatcher(query.fieldSelector);
+  let field = fieldMatcher(query.fieldSelector, info);
   // Legacy /watch/.../{name}: a watch of one object.
-  if (name !== undefined) field = fieldMatcher(`metadata.name=${name}`);
+  if (name !== undefined) field = fieldMatcher(`metadata.name=${name}`, info);
   const label = labelMatcher(query.labelSelector);
   r.res.writeHead(200, {
     'Content-Type': 'application/json',
