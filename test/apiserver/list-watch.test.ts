@@ -10,7 +10,8 @@ describe('apiserver LIST', () => {
   let server: ApiServer;
   let core: CoreV1Api;
   before(async () => {
-    const s = await setup();
+    // A LIST from a future RV waits this long before its 504 (3 s by default).
+    const s = await setup({ tooLargeResourceVersionWaitMs: 50 });
     server = s.server;
     core = s.kc.makeApiClient(CoreV1Api);
     for (let i = 0; i < 10; i++)

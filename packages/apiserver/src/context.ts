@@ -7,6 +7,7 @@
  * known once it listens) are read through getters, at each request.
  */
 import type { FaultInjector } from './faults.js';
+import type { Freshness } from './freshness.js';
 import type { ResourceRegistry } from './resources.js';
 import type { ServerStats } from './stats.js';
 import type { Storage } from './storage.js';
@@ -20,6 +21,8 @@ export interface ServerContext {
   readonly db: Storage;
   /** The open watches. */
   readonly hub: WatchHub;
+  /** Waits for a resourceVersion the storage has not reached (reads from the future). */
+  readonly freshness: Freshness;
   readonly faults: FaultInjector;
   readonly stats: ServerStats;
   /** The bearer token every request must carry, when auth is on. */

@@ -14,6 +14,7 @@ import { readBody, readJson, parseBody } from './body.js';
 import type { ServerContext } from './context.js';
 import { prepareCreate } from './crd.js';
 import { itemJson, objectBody } from './encoding.js';
+import { clientGone } from './freshness.js';
 import { APPLY_PATCH_CONTENT_TYPE, patchStored, patchTypeOf, serverSideApply } from './patching.js';
 import { apiVersionOf } from './resources.js';
 import type { ResourceInfo } from './resources.js';
@@ -34,9 +35,14 @@ function statusSubresource(r: ResourceRequest): 'status' | undefined {
 }
 
 /** GET of one object. */
-export function serveGet(ctx: ServerContext, r: ResourceRequest): void {
+export async function serveGet(ctx: ServerContext, r: ResourceRequest): Promise<void> {
   ctx.stats.gets++;
   const { info, namespace, name } = r.route;
+  // A GET at a resourceVersion the server has not reached waits for it (then 504), as the real
+  // server's watch cache does; an empty RV or `0` reads the latest state.
+  const rv = r.query.get('resourceVersion') ?? '';
+  if (/^\d+$/.test(rv) && Number(rv) > ctx.db.resourceVersion)
+    await ctx.freshness.reach(Number(rv), clientGone(r.res));
   const obj = ctx.db.get(info, namespace, name!);
   sendObject(r, 200, obj, r.table);
 }

@@ -9,12 +9,14 @@
  */
 import type { ServerContext } from './context.js';
 import { itemBytes } from './encoding.js';
+import { clientGone } from './freshness.js';
 import type { ListQuery } from './query.js';
 import { apiVersionOf } from './resources.js';
 import type { ResourceInfo } from './resources.js';
 import { sendJson, writeListBody } from './response.js';
 import type { ResourceRequest } from './routing.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
+import { futureRevision } from './status.js';
 import type { ListResult } from './storage.js';
 import { tableJson } from './table.js';
 import type { Representation } from './watch.js';
@@ -35,6 +37,26 @@ function listHead(info: ResourceInfo, representation: Representation, meta: stri
     : `{"kind":"${info.listKind}","apiVersion":"${apiVersionOf(info)}","metadata":${meta},"items":[`;
 }
 
+/**
+ * A LIST at a resourceVersion the server has not reached: an exact one is etcd's 500; a minimum
+ * one (`NotOlderThan`, or no match) waits for it, then is the 504 "Too large resource version".
+ * Every other case (no or invalid RV, continue tokens, other matches) is the storage's to judge.
+ */
+async function awaitListResourceVersion(
+  ctx: ServerContext,
+  r: ResourceRequest,
+  query: ListQuery,
+): Promise<void> {
+  const text = query.resourceVersion;
+  if (query.continueToken !== undefined || !/^\d+$/.test(text)) return;
+  const rv = Number(text);
+  if (rv <= ctx.db.resourceVersion) return;
+  const match = query.resourceVersionMatch;
+  if (match === 'Exact') throw futureRevision();
+  if (match !== '' && match !== 'NotOlderThan') return;
+  await ctx.freshness.reach(rv, clientGone(r.res));
+}
+
 /** Serves a LIST (the caller counted it). */
 export async function serveList(
   ctx: ServerContext,
@@ -42,10 +64,14 @@ export async function serveList(
   query: ListQuery,
 ): Promise<void> {
   const { info, namespace } = r.route;
+  // Selectors are checked first: a malformed one is a 400 at once, as on the real server.
+  const label = labelMatcher(query.labelSelector);
+  const field = fieldMatcher(query.fieldSelector, info);
+  await awaitListResourceVersion(ctx, r, query);
   const result = ctx.db.list(info, {
     namespace,
-    label: labelMatcher(query.labelSelector),
-    field: fieldMatcher(query.fieldSelector, info),
+    label,
+    field,
     limit: query.limit,
     continueToken: query.continueToken,
     resourceVersion: query.resourceVersion,

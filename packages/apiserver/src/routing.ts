@@ -146,7 +146,7 @@ async function serveRead(ctx: ServerContext, r: ResourceRequest): Promise<void> 
     await serveList(ctx, r, parseListQuery(r.query));
     return;
   }
-  serveGet(ctx, r);
+  await serveGet(ctx, r);
 }
 
 /**

@@ -15,6 +15,7 @@
  * | `watch.ts`            | watch streams: the guarded writer, fan-out, bookmarks              |
  * | `selectors.ts`        | label and field selectors from the query                           |
  * | `field-labels.ts`     | each kind's field labels and their values                          |
+ * | `freshness.ts`        | waiting for a resourceVersion the storage has not reached          |
  * | `encoding.ts`         | objects on the wire (items, metadata, versions), byte caches       |
  * | `table.ts`            | kubectl's Table output                                             |
  * | `body.ts`             | request bodies: size limit, JSON/YAML decoding                     |
@@ -38,6 +39,7 @@ import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import type { ServerContext } from './context.js';
 import { serveCustomResources } from './crd.js';
 import { FaultInjector } from './faults.js';
+import { DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS, Freshness } from './freshness.js';
 import { buildKubeConfig } from './kubeconfig.js';
 import type { KubeConfigObject } from './kubeconfig.js';
 import { InProcessObjectStore } from './object-store.js';
@@ -75,6 +77,12 @@ export interface ApiServerOptions {
    * BOOKMARK 2 s before its deadline, as on the real server. 0 disables both.
    */
   readonly bookmarkIntervalMs?: number;
+  /**
+   * How long a LIST or GET at a resourceVersion the server has not reached waits for it before
+   * answering 504 "Too large resource version" (default 3000, the real server's wait). Tests
+   * usually set it low.
+   */
+  readonly tooLargeResourceVersionWaitMs?: number;
   /** Number of change events kept for watch resumption (default 100000). */
   readonly historySize?: number;
   /** Request body limit in bytes (default 3 MiB, like the real server); larger bodies get 413. */
@@ -128,6 +136,7 @@ function urlHost(host: string): string {
 
 class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
   readonly hub: WatchHub;
+  readonly freshness: Freshness;
   readonly faults: FaultInjector;
   readonly stats: ServerStats;
   readonly storage: ObjectStore = this;
@@ -153,6 +162,10 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
       currentRv: () => this.db.resourceVersion,
     });
     this.db.onEvent((ev) => this.hub.dispatch(ev));
+    this.freshness = new Freshness(
+      this.db,
+      options.tooLargeResourceVersionWaitMs ?? DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS,
+    );
     serveCustomResources(this.db, this.registry);
     this.stats = createStats(this.hub);
     this.faults = new FaultInjector({
@@ -181,6 +194,7 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
       registry: this.registry,
       db: this.db,
       hub: this.hub,
+      freshness: this.freshness,
       faults: this.faults,
       stats: this.stats,
       get token() {

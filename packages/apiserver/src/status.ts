@@ -121,6 +121,34 @@ export function expired(message: string): ApiStatusError {
   return statusError(410, 'Expired', message);
 }
 
+/**
+ * 504 for a read at a resourceVersion the server has not reached (k8s.io/apiserver's
+ * `NewTooLargeResourceVersionError`): the cause tells clients to relist, `Retry-After: 1` follows
+ * from `retryAfterSeconds`.
+ */
+export function tooLargeResourceVersion(rv: number, current: number): ApiStatusError {
+  return statusError(
+    504,
+    'Timeout',
+    `Timeout: Too large resource version: ${rv}, current: ${current}`,
+    {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    },
+  );
+}
+
+/**
+ * 500 for an exact-resourceVersion LIST in the future: the real server passes it to etcd, whose
+ * error has no reason.
+ */
+export function futureRevision(): ApiStatusError {
+  const message = 'etcdserver: mvcc: required revision is a future revision';
+  const status = failureStatus(500, '', message);
+  delete status.reason;
+  return new ApiStatusError(500, message, { status });
+}
+
 /** Converts anything thrown inside a handler into an ApiStatusError with a Status body. */
 export function toStatusError(err: unknown): ApiStatusError {
   if (err instanceof ApiStatusError && err.status !== undefined) return err;

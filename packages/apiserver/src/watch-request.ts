@@ -61,6 +61,16 @@ function checkWatchQuery(query: ListQuery): void {
     throw badRequest(`invalid resource version "${rvText}"`);
 }
 
+/**
+ * The resourceVersion of a watch from an RV the server has not reached: nothing is sent until the
+ * server passes it (the real server's cache watcher drops older events). Undefined otherwise.
+ */
+function futureResourceVersion(ctx: ServerContext, query: ListQuery): number | undefined {
+  if (query.sendInitialEvents !== undefined || query.resourceVersion === '') return undefined;
+  const rv = Number(query.resourceVersion);
+  return rv > ctx.db.resourceVersion ? rv : undefined;
+}
+
 /** Starts the chunked response and creates the watch connection's writer (with any armed cut). */
 function openWatcher(ctx: ServerContext, r: ResourceRequest, query: ListQuery): Watcher {
   const { info, namespace, name } = r.route;
@@ -75,6 +85,7 @@ function openWatcher(ctx: ServerContext, r: ResourceRequest, query: ListQuery): 
   });
   r.res.flushHeaders();
   const cut = ctx.faults.takeCut(r.path);
+  const after = futureResourceVersion(ctx, query);
   return new Watcher(r.res, {
     resourceKey: groupResourceKey(info.group, info.resource),
     apiVersion: apiVersionOf(info),
@@ -84,6 +95,7 @@ function openWatcher(ctx: ServerContext, r: ResourceRequest, query: ListQuery): 
     field,
     representation: r.representation,
     bookmarks: query.allowWatchBookmarks,
+    ...(after !== undefined ? { after } : {}),
     ...cut,
     // kubectl get -w asks for Tables: each event's object is a one-row Table.
     ...(r.table ? { render: (obj: StoredObject) => tableJson([obj], info, undefined, true) } : {}),

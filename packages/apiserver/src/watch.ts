@@ -29,6 +29,11 @@ export interface WatcherOptions {
   readonly field?: FieldMatcher;
   readonly representation: Representation;
   readonly bookmarks: boolean;
+  /**
+   * The resourceVersion the watch started from when the server had not reached it yet: events
+   * and bookmarks up to it are withheld, as the real server's cache watcher does.
+   */
+  readonly after?: number;
   /** Destroy the connection after this many events (fault injection). */
   readonly cutAfterEvents?: number;
   /** Destroy the connection after this many bytes, possibly mid-line (fault injection). */
@@ -172,6 +177,8 @@ export class Watcher {
    */
   deliver(ev: StorageEvent): void {
     if (this.#state !== 'open') return;
+    // A watch from a resourceVersion the server had not reached gets nothing up to it.
+    if (ev.rv <= (this.options.after ?? 0)) return;
     let type: string = ev.type;
     if (ev.type === 'MODIFIED') {
       const now = this.matches(ev.object);
@@ -224,6 +231,7 @@ export class Watcher {
   /** A BOOKMARK at `rv`, optionally marking the end of the initial events. */
   sendBookmark(rv: number, initialEventsEnd = false): void {
     const o = this.options;
+    if (rv <= (o.after ?? 0)) return;
     const apiVersion = o.representation === 'metadata' ? METADATA_API_VERSION : o.apiVersion;
     const kind = o.representation === 'metadata' ? 'PartialObjectMetadata' : o.kind;
     const annotations = initialEventsEnd
