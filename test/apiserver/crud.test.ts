@@ -136,6 +136,12 @@ describe('apiserver CRUD over HTTP', () => {
     );
     await core.createNamespacedConfigMap({ namespace: 'team-a', body: cm('in-team', 'team-a') });
     await core.deleteNamespace({ name: 'team-a' });
+    // The emulated namespace controller empties and removes it shortly after.
+    const deadline = Date.now() + 5000;
+    while (server.get({ apiVersion: 'v1', kind: 'Namespace', name: 'team-a' }) !== undefined) {
+      assert.ok(Date.now() < deadline, 'the namespace is removed');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assert.equal(
       server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'team-a', name: 'in-team' }),
       undefined,

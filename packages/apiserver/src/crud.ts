@@ -13,6 +13,8 @@ import type { Status } from '@kubecache/cache';
 import { readBody, readJson, parseBody } from './body.js';
 import type { ServerContext } from './context.js';
 import { prepareCreate } from './crd.js';
+import { deleteOptions } from './deletion.js';
+import type { DeleteOptions } from './deletion.js';
 import { itemJson, objectBody } from './encoding.js';
 import { clientGone } from './freshness.js';
 import { APPLY_PATCH_CONTENT_TYPE, patchStored, patchTypeOf, serverSideApply } from './patching.js';
@@ -103,23 +105,6 @@ export async function servePatch(ctx: ServerContext, r: ResourceRequest): Promis
   sendObject(r, 200, result);
 }
 
-/** The DeleteOptions of a DELETE body that this server honours. */
-interface DeleteOptions {
-  readonly preconditions: { uid?: string; resourceVersion?: string } | undefined;
-  readonly dryRun: boolean;
-}
-
-/** Decodes a DELETE body (empty, or DeleteOptions); `dryRun` is the query's or the body's. */
-function deleteOptions(text: string, queryDryRun: boolean): DeleteOptions {
-  if (text.trim() === '') return { preconditions: undefined, dryRun: queryDryRun };
-  const opts = parseBody(text, false) as {
-    preconditions?: { uid?: string; resourceVersion?: string };
-    dryRun?: string[];
-  };
-  const bodyDryRun = Array.isArray(opts.dryRun) && opts.dryRun.includes('All');
-  return { preconditions: opts.preconditions, dryRun: queryDryRun || bodyDryRun };
-}
-
 /**
  * DELETE of an object, or of a collection. An object kept by finalizers comes back as the object
  * (so do pods and custom resources, as on the real server); others as a `Success` Status.
@@ -128,12 +113,12 @@ export async function serveDelete(ctx: ServerContext, r: ResourceRequest): Promi
   const text = await readBody(r.req, ctx.maxBodyBytes);
   ctx.stats.writes++;
   const { info, namespace, name } = r.route;
-  const { preconditions, dryRun } = deleteOptions(text, r.dryRun);
+  const options = deleteOptions(text, r.query, r.dryRun);
   if (name === undefined) {
-    deleteCollection(ctx, r, dryRun);
+    deleteCollection(ctx, r, options);
     return;
   }
-  const { object, deleted } = ctx.db.delete(info, namespace, name, { preconditions, dryRun });
+  const { object, deleted } = ctx.db.delete(info, namespace, name, options);
   if (!deleted || info.resource === 'pods' || info.custom) {
     sendObject(r, 200, object);
     return;
@@ -143,13 +128,19 @@ export async function serveDelete(ctx: ServerContext, r: ResourceRequest): Promi
     apiVersion: 'v1',
     metadata: {},
     status: 'Success',
-    details: { name, group: info.group, kind: info.resource, uid: object.obj.metadata?.uid },
+    // The real server omits an empty group.
+    details: {
+      name,
+      ...(info.group === '' ? {} : { group: info.group }),
+      kind: info.resource,
+      uid: object.obj.metadata?.uid,
+    },
   };
   sendJson(r.res, 200, JSON.stringify(status));
 }
 
 /** DELETE of a collection: deletes every object matching the selectors, answers with them. */
-function deleteCollection(ctx: ServerContext, r: ResourceRequest, dryRun: boolean): void {
+function deleteCollection(ctx: ServerContext, r: ResourceRequest, options: DeleteOptions): void {
   const info = r.route.info;
   const found = ctx.db.list(info, {
     namespace: r.route.namespace,
@@ -159,7 +150,7 @@ function deleteCollection(ctx: ServerContext, r: ResourceRequest, dryRun: boolea
   const items: string[] = [];
   for (const item of found.items) {
     const namespace = item.namespace === '' ? undefined : item.namespace;
-    const { object } = ctx.db.delete(info, namespace, item.name, { dryRun });
+    const { object } = ctx.db.delete(info, namespace, item.name, options);
     items.push(itemJson(object, info, 'full'));
   }
   sendJson(

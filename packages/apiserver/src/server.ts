@@ -42,6 +42,7 @@ import { FaultInjector } from './faults.js';
 import { DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS, Freshness } from './freshness.js';
 import { buildKubeConfig } from './kubeconfig.js';
 import type { KubeConfigObject } from './kubeconfig.js';
+import { DEFAULT_NAMESPACE_DELETION_DELAY_MS, NamespaceController } from './namespaces.js';
 import { InProcessObjectStore } from './object-store.js';
 import type { ObjectStore } from './object-store.js';
 import { handleRequest } from './request.js';
@@ -83,6 +84,12 @@ export interface ApiServerOptions {
    * usually set it low.
    */
   readonly tooLargeResourceVersionWaitMs?: number;
+  /**
+   * Delay before the emulated namespace controller empties and removes a deleted (Terminating)
+   * namespace (default 100 ms; a real one takes seconds). `Infinity` keeps namespaces
+   * Terminating, as an envtest without controllers does.
+   */
+  readonly namespaceDeletionDelayMs?: number;
   /** Number of change events kept for watch resumption (default 100000). */
   readonly historySize?: number;
   /** Request body limit in bytes (default 3 MiB, like the real server); larger bodies get 413. */
@@ -136,6 +143,7 @@ function urlHost(host: string): string {
 
 class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
   readonly hub: WatchHub;
+  readonly #namespaceController: NamespaceController;
   readonly freshness: Freshness;
   readonly faults: FaultInjector;
   readonly stats: ServerStats;
@@ -167,6 +175,11 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
       options.tooLargeResourceVersionWaitMs ?? DEFAULT_TOO_LARGE_RESOURCE_VERSION_WAIT_MS,
     );
     serveCustomResources(this.db, this.registry);
+    this.#namespaceController = new NamespaceController(
+      this.db,
+      this.registry,
+      options.namespaceDeletionDelayMs ?? DEFAULT_NAMESPACE_DELETION_DELAY_MS,
+    );
     this.stats = createStats(this.hub);
     this.faults = new FaultInjector({
       compactHistory: () => this.db.compact(),
@@ -300,6 +313,7 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
     if (this.#closed) return;
     this.#closed = true;
     this.hub.stop();
+    this.#namespaceController.stop();
     const server = this.#server;
     if (server === undefined || this.#paused) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,7 +9,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ApiStatusError, KubeObject } from '@kubecache/cache';
+import { finalizersForDeletion, gracePeriodOf, shiftTimestamp, timestampIn } from './deletion.js';
+import type { DeleteOptions } from './deletion.js';
 import { isNoopUpdate, jsonEqual } from './equality.js';
+import {
+  hasSpecFinalizers,
+  isNamespaces,
+  isTerminating,
+  markTerminating,
+  namespaceTerminating,
+  prepareNamespace,
+  stillFinalizing,
+} from './namespaces.js';
 import { rebuildSnapshot, SnapshotCache } from './snapshots.js';
 import type { Snapshot } from './snapshots.js';
 import type { ResourceInfo } from './resources.js';
@@ -497,6 +508,7 @@ export class Storage {
     } else {
       delete meta.namespace;
     }
+    if (info.namespaced) this.#checkNamespaceActive(info, meta.name ?? '', meta.namespace!);
     const store = this.store(info);
     if (typeof meta.name !== 'string' || meta.name === '') {
       if (typeof meta.generateName === 'string' && meta.generateName !== '') {
@@ -536,6 +548,7 @@ export class Storage {
     delete meta.deletionGracePeriodSeconds;
     if (obj['spec'] !== undefined || info.custom) meta.generation = 1;
     else delete meta.generation;
+    if (isNamespaces(info)) prepareNamespace(obj);
     obj.apiVersion ??= apiVersionOf(info);
     const rv = this.#rv + 1;
     if (options.dryRun === true) return this.#dry(store, obj, rv);
@@ -654,57 +667,134 @@ export class Storage {
     if (isNoopUpdate(current.obj, next)) return current;
     const rv = this.#rv + 1;
     if (options.dryRun === true) return this.#dry(store, next, rv);
-    // Clearing the last finalizer of an object being deleted completes the deletion.
+    // Clearing the last finalizer of an object being deleted completes the deletion (for a
+    // namespace, only once its controller has cleared `spec.finalizers` too). As on the real
+    // server, the stored object is deleted (the DELETED event carries it as stored, finalizers
+    // and all, at the deletion's RV) and the caller gets its updated object at the old RV.
     const finalizers = nextMeta.finalizers;
     if (
       nextMeta.deletionTimestamp !== undefined &&
-      (finalizers === undefined || finalizers.length === 0)
+      (finalizers === undefined || finalizers.length === 0) &&
+      !(isNamespaces(info) && hasSpecFinalizers(next))
     ) {
-      return this.#commit(store, next, 'DELETED', current, rv, options.copy === true);
+      this.#remove(store, current);
+      return this.#dry(store, next, current.rv);
     }
     return this.#commit(store, next, 'MODIFIED', current, rv, options.copy === true);
   }
 
   /**
-   * Deletes an object. With finalizers, only sets `deletionTimestamp` (the object stays until an
-   * update clears them). Returns the final (or terminating) object and whether it is gone.
+   * Deletes an object the way the real registry does (`deletion.ts` decides): a pod bound to a
+   * node is deleted gracefully, finalizers (including the GC ones the options add) keep it with a
+   * `deletionTimestamp`, a namespace starts terminating (`namespaces.ts`). Returns the object
+   * (the last stored version when it is gone) and whether it is gone.
    */
   delete(
     info: ResourceInfo,
     namespace: string | undefined,
     name: string,
-    options: { preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: boolean } = {},
+    options: DeleteOptions = {},
   ): { object: StoredObject; deleted: boolean } {
     const store = this.store(info);
     const current = this.get(info, namespace, name);
-    const pre = options.preconditions;
-    if (pre?.uid !== undefined && pre.uid !== current.obj.metadata?.uid) {
-      throw statusError(
-        409,
-        'Conflict',
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.obj.metadata?.uid ?? ''}`,
-      );
-    }
-    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== String(current.rv)) {
-      throw statusError(
-        409,
-        'Conflict',
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.rv}`,
-      );
-    }
+    checkPreconditions(current, options.preconditions);
     const next = JSON.parse(current.json) as MutableObject;
     const meta = next.metadata!;
-    const rv = this.#rv + 1;
-    if (meta.finalizers !== undefined && meta.finalizers.length > 0) {
-      if (meta.deletionTimestamp !== undefined) return { object: current, deleted: false };
-      meta.deletionTimestamp = nowTimestamp();
-      meta.deletionGracePeriodSeconds = 0;
-      if (options.dryRun === true) return { object: this.#dry(store, next, rv), deleted: false };
-      return { object: this.#commit(store, next, 'MODIFIED', current, rv), deleted: false };
+    if (isNamespaces(info)) return this.#deleteNamespace(store, current, next, options);
+    if (meta.deletionTimestamp !== undefined) {
+      // Already being deleted: only a shorter grace period changes anything.
+      const last = meta.deletionGracePeriodSeconds ?? 0;
+      const grace = options.gracePeriodSeconds;
+      if (last > 0 && (grace === undefined || grace >= last))
+        return { object: current, deleted: false };
+      if (last > 0 && grace !== undefined) {
+        meta.deletionTimestamp = shiftTimestamp(meta.deletionTimestamp, grace - last);
+        meta.deletionGracePeriodSeconds = grace;
+        return this.#markDeleting(store, current, next, options);
+      }
+      if (meta.finalizers !== undefined && meta.finalizers.length > 0) {
+        return { object: current, deleted: false };
+      }
+      if (options.dryRun === true) return { object: current, deleted: true };
+      this.#remove(store, current);
+      return { object: current, deleted: true };
     }
-    if (options.dryRun === true) return { object: current, deleted: true };
-    if (info.resource === 'namespaces' && info.group === '') this.#deleteNamespaceContents(name);
-    return { object: this.#commit(store, next, 'DELETED', current, this.#rv + 1), deleted: true };
+    const grace = gracePeriodOf(info, current.obj, options);
+    const finalizers = finalizersForDeletion(meta.finalizers, options);
+    if (grace === undefined && finalizers.length === 0) {
+      if (options.dryRun === true) return { object: current, deleted: true };
+      this.#remove(store, current);
+      return { object: current, deleted: true };
+    }
+    if (finalizers.length > 0 || meta.finalizers !== undefined) meta.finalizers = finalizers;
+    meta.deletionTimestamp = timestampIn(grace ?? 0);
+    meta.deletionGracePeriodSeconds = grace ?? 0;
+    return this.#markDeleting(store, current, next, options);
+  }
+
+  /**
+   * Stores the object marked as deleting (MODIFIED); when neither a grace period nor a finalizer
+   * keeps it, removes it right after (DELETED), as the real server's two writes do.
+   */
+  #markDeleting(
+    store: ResourceStore,
+    current: StoredObject,
+    next: MutableObject,
+    options: DeleteOptions,
+  ): { object: StoredObject; deleted: boolean } {
+    const meta = next.metadata!;
+    const kept =
+      (meta.finalizers !== undefined && meta.finalizers.length > 0) ||
+      (meta.deletionGracePeriodSeconds ?? 0) > 0;
+    if (options.dryRun === true)
+      return { object: this.#dry(store, next, this.#rv + 1), deleted: !kept };
+    const marked = this.#commit(store, next, 'MODIFIED', current, this.#rv + 1);
+    if (kept) return { object: marked, deleted: false };
+    this.#remove(store, marked);
+    return { object: marked, deleted: true };
+  }
+
+  /** A namespace's DELETE: Terminating first; gone once its controller has emptied it. */
+  #deleteNamespace(
+    store: ResourceStore,
+    current: StoredObject,
+    next: MutableObject,
+    options: DeleteOptions,
+  ): { object: StoredObject; deleted: boolean } {
+    if (next.metadata!.deletionTimestamp === undefined) {
+      markTerminating(next, nowTimestamp());
+      if (options.dryRun === true)
+        return { object: this.#dry(store, next, this.#rv + 1), deleted: false };
+      return {
+        object: this.#commit(store, next, 'MODIFIED', current, this.#rv + 1),
+        deleted: false,
+      };
+    }
+    if (hasSpecFinalizers(current.obj)) throw stillFinalizing(current.name);
+    const finalizers = next.metadata!.finalizers;
+    if (finalizers !== undefined && finalizers.length > 0)
+      return { object: current, deleted: false };
+    if (options.dryRun !== true) this.#remove(store, current);
+    return { object: current, deleted: true };
+  }
+
+  /** Removes a stored object: one DELETED event carrying it as stored, at a new RV. */
+  #remove(store: ResourceStore, current: StoredObject): void {
+    this.#commit(
+      store,
+      JSON.parse(current.json) as MutableObject,
+      'DELETED',
+      current,
+      this.#rv + 1,
+    );
+  }
+
+  /** 403 for a create in a namespace that is terminating (the NamespaceLifecycle admission). */
+  #checkNamespaceActive(info: ResourceInfo, name: string, namespace: string): void {
+    const namespaces = this.#stores.get(groupResourceKey('', 'namespaces'));
+    if (isTerminating(namespaces?.items.get(namespace)?.obj)) {
+      throw namespaceTerminating(info, name, namespace);
+    }
   }
 
   /** Removes every object of a resource (used when its CRD goes away). */
@@ -721,22 +811,6 @@ export class Storage {
       );
     }
     this.#stores.delete(store.key);
-  }
-
-  #deleteNamespaceContents(namespace: string): void {
-    for (const store of this.#stores.values()) {
-      if (!store.info.namespaced) continue;
-      for (const current of [...store.items.values()]) {
-        if (current.namespace !== namespace) continue;
-        this.#commit(
-          store,
-          JSON.parse(current.json) as MutableObject,
-          'DELETED',
-          current,
-          this.#rv + 1,
-        );
-      }
-    }
   }
 
   /**
@@ -898,6 +972,24 @@ function checkNamespaceMatches(
   ) {
     throw badRequest(
       'the namespace of the provided object does not match the namespace sent on the request',
+    );
+  }
+}
+
+/** 409 when a DELETE's preconditions (uid, resourceVersion) do not hold. */
+function checkPreconditions(current: StoredObject, pre: DeleteOptions['preconditions']): void {
+  if (pre?.uid !== undefined && pre.uid !== current.obj.metadata?.uid) {
+    throw statusError(
+      409,
+      'Conflict',
+      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.obj.metadata?.uid ?? ''}`,
+    );
+  }
+  if (pre?.resourceVersion !== undefined && pre.resourceVersion !== String(current.rv)) {
+    throw statusError(
+      409,
+      'Conflict',
+      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.rv}`,
     );
   }
 }
