@@ -6,6 +6,8 @@
  * visible in its signature. Values that change over a server's life (the token and the address,
  * known once it listens) are read through getters, at each request.
  */
+import type { TokenUser } from './auth.js';
+import type { Authorizer } from './authorization.js';
 import type { FaultInjector } from './faults.js';
 import type { Freshness } from './freshness.js';
 import type { ResourceRegistry } from './resources.js';
@@ -27,6 +29,10 @@ export interface ServerContext {
   readonly stats: ServerStats;
   /** The bearer token every request must carry, when auth is on. */
   readonly token: string | undefined;
+  /** More bearer tokens, and the users they stand for. */
+  readonly tokens: Readonly<Record<string, TokenUser>> | undefined;
+  /** The authorization rules in force. */
+  readonly authorizer: Authorizer;
   /** Request body limit in bytes (413 beyond). */
   readonly maxBodyBytes: number;
   /** Whether creating in a missing namespace over HTTP is 404. */

@@ -8,3 +8,6 @@ export { buildKubeConfig } from './kubeconfig.js';
 export type { KubeConfigObject } from './kubeconfig.js';
 export { BUILTIN_RESOURCES } from './resources.js';
 export type { PrinterColumn, ResourceInfo } from './resources.js';
+export { Authorizer } from './authorization.js';
+export type { AuthorizationRule, UserInfo } from './authorization.js';
+export type { TokenUser } from './auth.js';

@@ -1,6 +1,7 @@
 /**
  * The entry of every HTTP request, in the order a real server's filter chain has it: count and
- * log it, authenticate it (401), apply fault injection (an injected failure, then latency), then
+ * log it, authenticate it (401), resolve impersonation and authorize it (403, `authorization.ts`),
+ * apply fault injection (an injected failure, then latency), then
  * route it (`routing.ts`); any error thrown on the way becomes its `Status` response.
  *
  * Separate from routing because these steps apply to every path alike, discovery and health
@@ -9,7 +10,9 @@
  * a handler or the counters of its verb.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticated } from './auth.js';
+import { authenticate, impersonate } from './auth.js';
+import type { UserInfo } from './authorization.js';
+import { forbidden, requestAttributes } from './authorization.js';
 import type { ServerContext } from './context.js';
 import { reasonForCode } from './faults.js';
 import type { FaultRequest } from './faults.js';
@@ -17,7 +20,7 @@ import { boolParam } from './query.js';
 import { sendJson, sendStatus } from './response.js';
 import { routeRequest } from './routing.js';
 import { logRequest } from './stats.js';
-import { failureStatus, statusError, toStatusError } from './status.js';
+import { failureStatus, toStatusError } from './status.js';
 
 /** Answers the request with an armed `failNext` failure, if one matches; true when it did. */
 function sendInjectedFailure(
@@ -43,6 +46,32 @@ function sendInjectedFailure(
   return true;
 }
 
+/**
+ * Authentication (401), impersonation and authorization (403) of a request, in the real filter
+ * chain's order; throws the failure.
+ */
+function authorize(
+  ctx: ServerContext,
+  req: IncomingMessage,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+): UserInfo {
+  const user = impersonate(req, authenticate(req, path, ctx.token, ctx.tokens), ctx.authorizer);
+  let parts: string[];
+  try {
+    parts = path
+      .split('/')
+      .filter((p) => p !== '')
+      .map((p) => decodeURIComponent(p));
+  } catch {
+    return user; // a malformed path is routing's 400
+  }
+  const attrs = requestAttributes(method, parts, query);
+  if (attrs !== undefined && !ctx.authorizer.allows(user, attrs)) throw forbidden(user, attrs);
+  return user;
+}
+
 /** Serves one HTTP request end to end; rejects only if even the error response cannot be sent. */
 export async function handleRequest(
   ctx: ServerContext,
@@ -57,9 +86,11 @@ export async function handleRequest(
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
   const query = url.searchParams;
 
-  if (!authenticated(req, path, ctx.token)) {
+  try {
+    authorize(ctx, req, method, path, query);
+  } catch (err) {
     req.resume();
-    sendStatus(res, statusError(401, 'Unauthorized', 'Unauthorized'));
+    sendStatus(res, toStatusError(err));
     return;
   }
   const watch = boolParam(query, 'watch') || path.includes('/watch/');

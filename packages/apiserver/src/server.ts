@@ -35,6 +35,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '@kubecache/cache';
+import type { TokenUser } from './auth.js';
+import { Authorizer } from './authorization.js';
+import type { AuthorizationRule } from './authorization.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import type { ServerContext } from './context.js';
 import { serveCustomResources } from './crd.js';
@@ -72,6 +75,22 @@ export interface ApiServerOptions {
   readonly tls?: boolean;
   /** Require `Authorization: Bearer <token>` (401 otherwise). With `tls` and no token, one is generated. */
   readonly token?: string;
+  /**
+   * Users and what they may do. `tokens` map bearer tokens to users and groups (an unknown token is
+   * 401); `rules` are allow rules checked per request (403 otherwise), changeable at run time
+   * through `server.auth`. Without rules every request is allowed; the server's own `token` is
+   * an admin (`system:masters`); a request without a token is `system:anonymous`.
+   *
+   * @example
+   * ```ts
+   * startApiServer({ auth: { tokens: { t1: { user: 'alice', groups: ['dev'] } },
+   *   rules: [{ groups: ['dev'], verbs: ['get', 'list', 'watch'], resources: ['pods'], namespaces: ['default'] }] } });
+   * ```
+   */
+  readonly auth?: {
+    readonly tokens?: Readonly<Record<string, TokenUser>>;
+    readonly rules?: readonly AuthorizationRule[];
+  };
   /**
    * Interval of periodic BOOKMARK events on watches that allow them, per watch from its start
    * (default 60000, the real server's one minute). Such a watch with `timeoutSeconds` also gets a
@@ -124,6 +143,8 @@ export interface ApiServer extends ObjectStore {
   /** The self-signed certificate (PEM), when TLS is on. */
   readonly caPem: string | undefined;
   readonly faults: FaultInjector;
+  /** The authorization rules in force: `auth.setRules(rules)`, `auth.addRule(rule)`. */
+  readonly auth: Authorizer;
   /** The in-process object helpers (also available directly on the server). */
   readonly storage: ObjectStore;
   /** Request counters, handy for asserting what a client did. */
@@ -143,6 +164,7 @@ function urlHost(host: string): string {
 
 class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
   readonly hub: WatchHub;
+  readonly auth: Authorizer;
   readonly #namespaceController: NamespaceController;
   readonly freshness: Freshness;
   readonly faults: FaultInjector;
@@ -165,6 +187,7 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
   constructor(options: ApiServerOptions) {
     super(new ResourceRegistry(), new Storage({ historySize: options.historySize }));
     this.#options = options;
+    this.auth = new Authorizer(options.auth?.rules);
     this.hub = new WatchHub({
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
       currentRv: () => this.db.resourceVersion,
@@ -213,6 +236,8 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
       get token() {
         return token();
       },
+      tokens: options.auth?.tokens,
+      authorizer: this.auth,
       get maxBodyBytes() {
         return options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
       },
