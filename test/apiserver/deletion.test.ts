@@ -235,6 +235,15 @@ describe('apiserver deletion lifecycle', () => {
     });
     const second = await json(server, '/api/v1/namespaces/term', { method: 'DELETE' });
     assert.equal(second.status, 409);
+    // `default`, `kube-system` and `kube-public` may not be deleted; namespaces have no
+    // deletecollection.
+    const immortal = await json(server, '/api/v1/namespaces/default', { method: 'DELETE' });
+    assert.equal(immortal.status, 403);
+    assert.equal(
+      immortal.body['message'],
+      'namespaces "default" is forbidden: this namespace may not be deleted',
+    );
+    assert.equal((await json(server, '/api/v1/namespaces', { method: 'DELETE' })).status, 405);
 
     await eventually(
       () => server.get({ apiVersion: 'v1', kind: 'Namespace', name: 'term' }) === undefined,

@@ -142,6 +142,7 @@ export async function serveDelete(ctx: ServerContext, r: ResourceRequest): Promi
 /** DELETE of a collection: deletes every object matching the selectors, answers with them. */
 function deleteCollection(ctx: ServerContext, r: ResourceRequest, options: DeleteOptions): void {
   const info = r.route.info;
+  if (!info.verbs.includes('deletecollection')) throw methodNotAllowed();
   const found = ctx.db.list(info, {
     namespace: r.route.namespace,
     label: labelMatcher(r.query.get('labelSelector')),

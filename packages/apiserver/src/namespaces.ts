@@ -65,6 +65,20 @@ export function hasSpecFinalizers(obj: NamespaceObject): boolean {
   return (obj.spec?.finalizers?.length ?? 0) > 0;
 }
 
+/** Namespaces the NamespaceLifecycle admission never lets go. */
+const IMMORTAL_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public'];
+
+/** 403 for a DELETE of `default`, `kube-system` or `kube-public`; undefined for others. */
+export function immortal(name: string): ApiStatusError | undefined {
+  if (!IMMORTAL_NAMESPACES.includes(name)) return undefined;
+  return statusError(
+    403,
+    'Forbidden',
+    `namespaces "${name}" is forbidden: this namespace may not be deleted`,
+    { name, kind: 'namespaces' },
+  );
+}
+
 /** 409 for a DELETE of a namespace the controller has not emptied yet. */
 export function stillFinalizing(name: string): ApiStatusError {
   return statusError(

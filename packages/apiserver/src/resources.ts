@@ -86,7 +86,11 @@ function builtin(
     listKind: `${kind}List`,
     namespaced,
     shortNames,
-    verbs: ALL_VERBS,
+    // Namespaces are deleted one by one (their registry has no deletecollection).
+    verbs:
+      group === '' && resource === 'namespaces'
+        ? ALL_VERBS.filter((v) => v !== 'deletecollection')
+        : ALL_VERBS,
     custom: false,
     subresources,
   };

@@ -14,6 +14,7 @@ import type { DeleteOptions } from './deletion.js';
 import { isNoopUpdate, jsonEqual } from './equality.js';
 import {
   hasSpecFinalizers,
+  immortal,
   isNamespaces,
   isTerminating,
   markTerminating,
@@ -761,6 +762,8 @@ export class Storage {
     next: MutableObject,
     options: DeleteOptions,
   ): { object: StoredObject; deleted: boolean } {
+    const refused = immortal(current.name);
+    if (refused !== undefined) throw refused;
     if (next.metadata!.deletionTimestamp === undefined) {
       markTerminating(next, nowTimestamp());
       if (options.dryRun === true)
