@@ -28,8 +28,9 @@
  * - an empty `status: {}`: Go encodes an empty status struct (a new Deployment's) as `{}`; the
  *   embedded server stores objects as sent and has no Go types to tell it a status exists, so an
  *   empty status counts as no status on both sides.
- * Request headers: only the recorded ones (Content-Type, Impersonate-User) are sent; the embedded
- * server runs without a token, the real one was driven with an admin token.
+ * Request headers: the recorded ones (Content-Type, Impersonate-User) are sent, and the server's
+ * token when it has one (`embeddedOptions.token`): like the recorder's token on the real server, it
+ * is a `system:masters` admin.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -313,6 +314,8 @@ async function replay(
       const req = step.request as RecordedRequest;
       const expected = step.response!;
       const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
+      // The recorder authenticated as a system:masters admin: the server's own token is one.
+      if (server.token) headers.Authorization = `Bearer ${server.token}`;
       const init: RequestInit = { method: req.method, headers };
       if (req.bodyFrom !== undefined) {
         // A read-modify-write client sends back what it read from this server.

@@ -56,13 +56,6 @@ interface Sent {
   embeddedDiffers?: string;
 }
 
-/**
- * Marked on every namespace create (a setup step): the embedded server stores a namespace as sent.
- */
-const NAMESPACE_DEFAULTS =
-  'namespace defaults are not modelled: the real server adds the kubernetes.io/metadata.name ' +
-  'label, spec.finalizers [kubernetes] and status.phase Active';
-
 /** One HTTP exchange; resolves at the response headers, with the body as a stream. */
 function send(path: string, sent: Sent): Promise<IncomingMessage> {
   const url = new URL(URL_BASE + path);
@@ -150,9 +143,6 @@ class Recorder {
     const step: Step = { request: this.recordedRequest(method, path, sent), response };
     if (sent.note) step.note = sent.note;
     if (sent.embeddedDiffers) step.embeddedDiffers = sent.embeddedDiffers;
-    if (method === 'POST' && path === '/api/v1/namespaces') {
-      step.embeddedDiffers = NAMESPACE_DEFAULTS;
-    }
     this.steps.push(step);
     return (response.body ?? {}) as T;
   }
@@ -230,7 +220,7 @@ interface Scenario {
   description: string;
   /** Server settings the scenario needs, as kube-up.sh knobs; undefined = the defaults. */
   server?: Record<string, string>;
-  /** Written as the transcript's `embeddedOptions` (replay timing only). */
+  /** Written as the transcript's `embeddedOptions` (see transcript.ts). */
   embeddedOptions?: Record<string, unknown>;
   run(r: Recorder): Promise<void>;
 }
@@ -703,6 +693,11 @@ const SCENARIOS: Record<string, Scenario> = {
     description:
       'RBAC 403s for a user with no rights (Impersonate-User by the system:masters admin): the ' +
       'exact Status for list, watch, get, create (namespaced and cluster-scoped).',
+    // RBAC on: only system:masters (the replay's token, like the recorder's) may do anything.
+    embeddedOptions: {
+      token: 'golden-admin',
+      auth: { rules: [{ groups: ['system:masters'], verbs: ['*'], resources: ['*'] }] },
+    },
     async run(r) {
       const NS = '/api/v1/namespaces/golden-rbac';
       await r.req('POST', '/api/v1/namespaces', { body: ns('golden-rbac') });

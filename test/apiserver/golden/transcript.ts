@@ -16,7 +16,9 @@ export interface Transcript {
   /** Non-default kube-up.sh settings the recording needs (e.g. `KUBE_WATCH_CACHE: "false"`). */
   server?: Record<string, string>;
   /**
-   * `startApiServer` options for the replay (they change no answer, only timing; e.g. a shorter
+   * `startApiServer` options for the replay: the embedded counterpart of the real server's setup
+   * (e.g. `token` plus `auth.rules` for its RBAC; the replay then authenticates with that token, a
+   * `system:masters` admin like the recorder's) or timing that changes no answer (e.g. a shorter
    * wait before a too-new resourceVersion's 504, which the real server makes 3 s).
    */
   embeddedOptions?: Record<string, unknown>;
