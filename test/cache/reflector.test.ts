@@ -122,10 +122,37 @@ describe(`Reflector over HTTP (seed ${SEED})`, () => {
         h.errors.some((e) => e.stage === 'watch-event' && e.apiStatus?.isGone()),
         'the 410 was reported',
       );
-      // As client-go: the relist after a watch 410 asks for the last synced RV ("not older than").
+      // As client-go: the relist after a watch 410 asks for the last synced RV ("not older than"),
+      // unpaged because the first list fit one page (an RV with a limit would be an exact read).
       const lists = h.requests().filter((r) => !query(r).has('watch'));
       assert.equal(query(lists.at(-1)!).get('resourceVersion'), syncedRv);
+      assert.equal(query(lists.at(-1)!).has('limit'), false);
       assert.equal(h.reflector.lastSyncResourceVersion(), h.server.resourceVersion());
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('a relist from an RV pages only when the server paged before; a compacted exact read falls back to ""', async () => {
+    const h = await startHarness({ objects: many(5), reflector: { pageSize: 2 } });
+    try {
+      await waitFor(() => h.reflector.isWatching(), 'watching');
+      const syncedRv = h.reflector.lastSyncResourceVersion();
+      await h.server.faults.pause();
+      await waitFor(() => h.reflector.phase() === 'backoff', 'backoff after the break');
+      h.server.create(configMap('born-in-gap'));
+      h.server.faults.compactHistory();
+      await h.server.faults.resume();
+      await h.clock.advance(30_000);
+      await waitFor(() => h.store.replaces.length === 2 && h.reflector.isWatching(), 'relist');
+      const lists = h.requests().filter((r) => !query(r).has('watch') && !query(r).has('continue'));
+      const relists = lists.slice(1).map((r) => query(r));
+      // The initial list came in pages, so the relist from the synced RV pages too: an exact
+      // read, which compaction has made impossible (410), so the reflector lists from "".
+      assert.equal(relists[0]?.get('resourceVersion'), syncedRv);
+      assert.equal(relists[0]?.get('limit'), '2');
+      assert.equal(relists.at(-1)?.get('resourceVersion') ?? '', '', 'a consistent read');
+      assert.equal(h.store.keys().length, 6);
     } finally {
       await h.stop();
     }

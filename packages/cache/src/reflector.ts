@@ -198,6 +198,8 @@ export class Reflector<T extends KubeObject> {
   #streamingList: boolean;
 
   #lastSyncRv = '';
+  /** A list came back in more than one page: the server pages this resource. */
+  #paginatedResult = false;
   readonly #onSyncRv: ((rv: string) => void) | undefined;
   #rvUnavailable = false;
   #synced = false;
@@ -305,7 +307,18 @@ export class Reflector<T extends KubeObject> {
 
   #listState(): ReflectorState<T> {
     if (this.#streamingList) return { phase: 'stream-list' };
-    return { phase: 'list', requestedRv: this.#relistRv(), paged: this.#pageSize > 0, items: [] };
+    const requestedRv = this.#relistRv();
+    return { phase: 'list', requestedRv, paged: this.#pagedAt(requestedRv), items: [] };
+  }
+
+  /**
+   * Whether a list at `rv` asks for pages. client-go's rule: a relist from a specific RV is
+   * unpaged unless the server paged an earlier list, because an RV with a limit is an exact read
+   * from etcd (410 once compacted), while an RV without one is served from the watch cache.
+   */
+  #pagedAt(rv: string): boolean {
+    if (this.#pageSize <= 0) return false;
+    return rv === '' || rv === '0' || this.#paginatedResult;
   }
 
   #error(stage: ReflectorStage, cause: unknown, what: string): ReflectorError {
@@ -391,7 +404,7 @@ export class Reflector<T extends KubeObject> {
               `resourceVersion ${state.requestedRv} unavailable, listing from ""`,
             ),
           );
-          return { phase: 'list', requestedRv: '', paged: state.paged, items: [] };
+          return { phase: 'list', requestedRv: '', paged: this.#pagedAt(''), items: [] };
         }
       }
       // Anything else: retry this very page after a backoff (the token stays valid or expires).
@@ -402,6 +415,7 @@ export class Reflector<T extends KubeObject> {
     else for (let i = 0; i < page.items.length; i++) items.push(page.items[i]!);
     const listRv = state.listRv ?? page.resourceVersion;
     if (page.continue) {
+      this.#paginatedResult = true;
       return { ...state, continueToken: page.continue, listRv, items };
     }
     return this.#commitList(items, listRv) ?? { phase: 'watch' };
@@ -701,10 +715,11 @@ export class Reflector<T extends KubeObject> {
       // Transient: LIST this time (making progress beats insisting), stream again next relist.
       const stage =
         err instanceof ApiStatusError && !open.opened ? 'watch-start' : this.#stageOf(err, open);
+      const requestedRv = this.#relistRv();
       return this.#fail(this.#error(stage, open.stalled ?? err, 'streaming list failed'), {
         phase: 'list',
-        requestedRv: this.#relistRv(),
-        paged: this.#pageSize > 0,
+        requestedRv,
+        paged: this.#pagedAt(requestedRv),
         items: [],
       });
     }
