@@ -38,7 +38,11 @@ export function failureStatus(
     reason,
     code,
   };
-  if (details !== undefined) status.details = details;
+  if (details !== undefined) {
+    // metav1.StatusDetails.group is `omitempty`: the core group ("") is left out on the wire.
+    const { group, ...rest } = details;
+    status.details = group === '' || group === undefined ? rest : { group, ...rest };
+  }
   return status;
 }
 

@@ -174,6 +174,28 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Resources whose registry strategy sets `metadata.generation` (and bumps it on spec changes).
+ * Pods, ConfigMaps, Services, namespaces and the rest have none (pods gained one in 1.33).
+ */
+const GENERATION_RESOURCES: ReadonlySet<string> = new Set([
+  'deployments',
+  'replicasets',
+  'statefulsets',
+  'daemonsets',
+  'replicationcontrollers',
+  'jobs',
+  'cronjobs',
+  'ingresses',
+  'networkpolicies',
+  'poddisruptionbudgets',
+  'customresourcedefinitions',
+]);
+
+function keepsGeneration(info: ResourceInfo): boolean {
+  return info.custom || GENERATION_RESOURCES.has(info.resource);
+}
+
 /** The content whose change bumps `metadata.generation`. */
 function generationContent(obj: MutableObject, custom: boolean): unknown {
   if (!custom) return obj['spec'];
@@ -547,7 +569,7 @@ export class Storage {
     meta.creationTimestamp = nowTimestamp();
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
-    if (obj['spec'] !== undefined || info.custom) meta.generation = 1;
+    if (keepsGeneration(info)) meta.generation = 1;
     else delete meta.generation;
     if (isNamespaces(info)) prepareNamespace(obj);
     obj.apiVersion ??= apiVersionOf(info);
