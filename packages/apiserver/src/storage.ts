@@ -31,9 +31,11 @@ import {
   badRequest,
   conflict,
   expired,
+  futureRevision,
   invalid,
   notFound,
   statusError,
+  tooLargeResourceVersion,
 } from './status.js';
 
 /** The structural part of a label selector the storage needs. */
@@ -865,34 +867,18 @@ export class Storage {
     } else if (rvText !== '' && rvText !== '0') {
       const rv = parseRv(rvText);
       const match = options.resourceVersionMatch ?? '';
-      if (match === 'Exact') {
-        if (rv > this.#rv)
-          throw statusError(
-            504,
-            'Timeout',
-            `Too large resource version: ${rv}, current: ${this.#rv}`,
-          );
-        ({ items, keys } = this.#snapshot(store, rv));
-        listRv = rv;
-      } else if (match === '' && options.limit !== undefined && options.limit > 0) {
-        // A paged list at an RV without a match is served from etcd at that exact revision.
-        if (rv > this.#rv)
-          throw statusError(
-            504,
-            'Timeout',
-            `Too large resource version: ${rv}, current: ${this.#rv}`,
-          );
-        ({ items, keys } = this.#snapshot(store, rv));
-        listRv = rv;
-      } else if (match === 'NotOlderThan' || match === '') {
-        if (rv > this.#rv)
-          throw statusError(
-            504,
-            'Timeout',
-            `Too large resource version: ${rv}, current: ${this.#rv}`,
-          );
-      } else {
+      if (match !== 'Exact' && match !== 'NotOlderThan' && match !== '') {
         throw badRequest(`resourceVersionMatch: Unsupported value: "${match}"`);
+      }
+      // An exact RV, or an RV with a limit and no match, is read from etcd at that revision.
+      const exact = match === 'Exact' || (match === '' && (options.limit ?? 0) > 0);
+      // Over HTTP, freshness.ts has already waited for a future RV and answered; this guards
+      // direct calls with the same errors.
+      if (rv > this.#rv)
+        throw match === 'Exact' ? futureRevision() : tooLargeResourceVersion(rv, this.#rv);
+      if (exact) {
+        ({ items, keys } = this.#snapshot(store, rv));
+        listRv = rv;
       }
     } else if (
       options.resourceVersionMatch !== undefined &&
