@@ -1,1 +1,2 @@
 export * from './holder.js';
+export * from './errors.js';
