@@ -36,7 +36,9 @@ export class ConfigParseError extends KubecacheError {
       (init.key === undefined ? init.source : `${init.source} (${init.key})`) +
       (init.line === undefined ? '' : ` line ${init.line}`);
     const detail =
-      init.message ?? (init.cause instanceof Error ? init.cause.message : String(init.cause));
+      init.message ??
+      // Parsers (yaml) append a code excerpt after the first line; the message stays one line.
+      (init.cause instanceof Error ? init.cause.message : String(init.cause)).split('\n')[0];
     super('ConfigParse', `cannot parse config ${where}: ${detail}`, { cause: init.cause });
     this.source = init.source;
     this.key = init.key;
@@ -60,5 +62,24 @@ export class ConfigVolumeGoneError extends KubecacheError {
   constructor(dir: string, options?: ErrorOptions) {
     super('ConfigVolumeGone', `config volume ${dir} is gone`, options);
     this.dir = dir;
+  }
+}
+
+/**
+ * The mounted config volume is there but holds no `file` (e.g. the ConfigMap has no such key).
+ * The last good config is kept. `code` is `'ConfigFileMissing'`.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof ConfigFileMissingError) log.error(`no ${err.path} in the config volume`);
+ * ```
+ */
+export class ConfigFileMissingError extends KubecacheError {
+  /** The user-visible path that is missing. */
+  readonly path: string;
+
+  constructor(path: string, options?: ErrorOptions) {
+    super('ConfigFileMissing', `config file ${path} does not exist`, options);
+    this.path = path;
   }
 }
