@@ -1,2 +1,3 @@
 export * from './holder.js';
 export * from './errors.js';
+export * from './mounted-source.js';
