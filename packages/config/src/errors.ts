@@ -38,7 +38,9 @@ export class ConfigParseError extends KubecacheError {
     const detail =
       init.message ??
       // Parsers (yaml) append a code excerpt after the first line; the message stays one line.
-      (init.cause instanceof Error ? init.cause.message : String(init.cause)).split('\n')[0];
+      (init.cause instanceof Error ? init.cause.message : String(init.cause))
+        .split('\n')[0]!
+        .replace(/:$/, '');
     super('ConfigParse', `cannot parse config ${where}: ${detail}`, { cause: init.cause });
     this.source = init.source;
     this.key = init.key;
