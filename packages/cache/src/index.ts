@@ -19,3 +19,4 @@ export * from './shared-informer.js';
 export * from './lister.js';
 export * from './random.js';
 export * from './resource-version.js';
+export * from './watcher.js';

@@ -62,7 +62,19 @@ import {
   type ReflectorStage,
   WatchStalledError,
 } from './reflector-errors.js';
-import type { KubeObject, Status } from './types.js';
+import type { KubeObject } from './types.js';
+import {
+  isGone,
+  isTooLargeResourceVersion,
+  listIsPaged,
+  relistResourceVersion,
+  retryAfterMs,
+  watchEventError as statusError,
+  watchFailureStage,
+  watchTimeoutSeconds,
+} from './watch-policy.js';
+
+export { isTooLargeResourceVersion };
 
 /** Options of a {@link Reflector}. */
 export interface ReflectorOptions<T extends KubeObject> {
@@ -108,8 +120,6 @@ export interface ReflectorOptions<T extends KubeObject> {
 export const DEFAULT_PAGE_SIZE = 500;
 /** The default stall window. */
 export const DEFAULT_STALL_TIMEOUT_MS = 660_000;
-/** Server-side watch timeouts are drawn from [MIN, 2 × MIN) seconds. */
-const MIN_WATCH_TIMEOUT_SECONDS = 300;
 
 /** An open watch stream and the means to stop it. */
 interface OpenWatch<T extends KubeObject> {
@@ -147,25 +157,6 @@ export type ReflectorState<T extends KubeObject> =
   | { readonly phase: 'stopped' };
 
 const STOPPED = { phase: 'stopped' } as const;
-
-/** Is `err` the server saying our resourceVersion is newer than it knows (504 / ResourceVersionTooLarge)? */
-export function isTooLargeResourceVersion(err: unknown): boolean {
-  if (!(err instanceof ApiStatusError)) return false;
-  const causes = err.status?.details?.causes;
-  if (causes?.some((c) => c.reason === 'ResourceVersionTooLarge')) return true;
-  return /too large resource version/i.test(err.status?.message ?? err.message);
-}
-
-function isGone(err: unknown): boolean {
-  return err instanceof ApiStatusError && err.isGone();
-}
-
-function statusError(status: Status): ApiStatusError {
-  const code = typeof status.code === 'number' && status.code > 0 ? status.code : 500;
-  return new ApiStatusError(code, `watch ERROR event: ${status.message ?? status.reason ?? code}`, {
-    status,
-  });
-}
 
 /**
  * Lists and watches one resource into a store, forever: paged initial list (or a streaming list),
@@ -301,8 +292,7 @@ export class Reflector<T extends KubeObject> {
 
   /** The RV a (re)list asks for: "0", the last synced RV, or "" after Expired/too large. */
   #relistRv(): string {
-    if (this.#rvUnavailable) return '';
-    return this.#lastSyncRv === '' ? '0' : this.#lastSyncRv;
+    return relistResourceVersion(this.#lastSyncRv, this.#rvUnavailable);
   }
 
   #listState(): ReflectorState<T> {
@@ -317,8 +307,7 @@ export class Reflector<T extends KubeObject> {
    * from etcd (410 once compacted), while an RV without one is served from the watch cache.
    */
   #pagedAt(rv: string): boolean {
-    if (this.#pageSize <= 0) return false;
-    return rv === '' || rv === '0' || this.#paginatedResult;
+    return listIsPaged(rv, this.#pageSize, this.#paginatedResult);
   }
 
   #error(stage: ReflectorStage, cause: unknown, what: string): ReflectorError {
@@ -355,12 +344,7 @@ export class Reflector<T extends KubeObject> {
       this.#report(this.#terminal);
       return STOPPED;
     }
-    const api = error.cause instanceof ApiStatusError ? error.cause : undefined;
-    const retryAfter =
-      api?.statusCode === 429 && api.retryAfterSeconds !== undefined
-        ? api.retryAfterSeconds * 1000
-        : undefined;
-    const delayMs = waitMs ?? retryAfter ?? this.#backoff.next();
+    const delayMs = waitMs ?? retryAfterMs(error.cause) ?? this.#backoff.next();
     return { phase: 'backoff', delayMs, next: retry };
   }
 
@@ -455,7 +439,7 @@ export class Reflector<T extends KubeObject> {
       () => signal.removeEventListener('abort', onAbort),
       { once: true },
     );
-    const timeoutSeconds = Math.floor(MIN_WATCH_TIMEOUT_SECONDS * (1 + this.#random()));
+    const timeoutSeconds = watchTimeoutSeconds(this.#random);
     this.#lastActivity = this.#clock.now();
     const open: OpenWatch<T> = {
       iterator: undefined as unknown as AsyncIterator<WatchEvent<T>>,
@@ -519,9 +503,10 @@ export class Reflector<T extends KubeObject> {
   }
 
   #stageOf(err: unknown, open: OpenWatch<T>): ReflectorStage {
-    if (err instanceof KubecacheError && err.code === 'MalformedWatchLine') return 'decode';
-    if (open.stalled !== undefined) return 'watch-stream';
-    return open.opened ? 'watch-stream' : 'watch-start';
+    if (open.stalled !== undefined && watchFailureStage(err, true) !== 'decode') {
+      return 'watch-stream';
+    }
+    return watchFailureStage(err, open.opened);
   }
 
   /** Applies one event to the store; returns false for ERROR (handled by the caller). */
