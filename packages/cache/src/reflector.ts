@@ -535,11 +535,8 @@ export class Reflector<T extends KubeObject> {
 
   /** Decides what follows a failed or ended watch. */
   #afterWatchError(err: unknown, stage: ReflectorStage, open: OpenWatch<T>): ReflectorState<T> {
-    const error = this.#error(
-      stage,
-      open.stalled ?? err,
-      stage === 'watch-event' ? 'watch ERROR event' : 'watch failed',
-    );
+    // An ERROR event's cause already says "watch ERROR event"; the stage says where it failed.
+    const error = this.#error(stage, open.stalled ?? err, 'watch failed');
     if (isGone(err) || isTooLargeResourceVersion(err)) {
       // Our RV fell out of the server's history: relist (the replace yields tombstones).
       if (isTooLargeResourceVersion(err)) this.#rvUnavailable = true;
