@@ -49,21 +49,22 @@
  * quorum read) after the server said our RV is Expired or "too large". Watches always resume at
  * the last synced RV: the RV of the last applied event or bookmark.
  */
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock } from './clock.js';
 import { realClock, sleep } from './clock.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { ApiStatusError, KubecacheError } from './errors.js';
 import type { ListerWatcher, WatchEvent } from './lister-watcher.js';
 import { INITIAL_EVENTS_END_ANNOTATION } from './lister-watcher.js';
 import type { ReflectorStore } from './reflector-store.js';
+import type { WatchStalledError } from './reflector-errors.js';
 import {
   ReflectorError,
   ReflectorRetryBudgetExhaustedError,
   type ReflectorStage,
-  WatchStalledError,
 } from './reflector-errors.js';
 import type { KubeObject } from './types.js';
 import {
+  armStallWatchdog,
   isGone,
   isTooLargeResourceVersion,
   listIsPaged,
@@ -475,24 +476,15 @@ export class Reflector<T extends KubeObject> {
 
   /** Aborts a watch that stays silent for the stall window; returns the disarm function. */
   #watchdog(open: OpenWatch<T>): () => void {
-    const window = this.#stallTimeoutMs;
-    if (window <= 0) return () => {};
-    let handle: TimerHandle | undefined;
-    const check = (): void => {
-      const idle = this.#clock.now() - this.#lastActivity;
-      if (idle >= window) {
-        handle = undefined;
-        open.stalled = new WatchStalledError(idle);
-        open.controller.abort(open.stalled);
-        return;
-      }
-      handle = this.#clock.setTimeout(check, window - idle);
-    };
-    handle = this.#clock.setTimeout(check, window);
-    return () => {
-      if (handle !== undefined) this.#clock.clearTimeout(handle);
-      handle = undefined;
-    };
+    return armStallWatchdog(
+      this.#clock,
+      this.#stallTimeoutMs,
+      () => this.#clock.now() - this.#lastActivity,
+      (stalled) => {
+        open.stalled = stalled;
+        open.controller.abort(stalled);
+      },
+    );
   }
 
   #close(open: OpenWatch<T>): void {

@@ -5,7 +5,8 @@
  * Internal: not exported from the package index.
  */
 import { ApiStatusError, KubecacheError } from './errors.js';
-import type { ReflectorStage } from './reflector-errors.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { WatchStalledError, type ReflectorStage } from './reflector-errors.js';
 import type { Status } from './types.js';
 
 /** Server-side watch timeouts are drawn from [MIN, 2 × MIN) seconds, as client-go does. */
@@ -79,4 +80,33 @@ export function relistResourceVersion(lastSyncRv: string, rvUnavailable: boolean
 export function listIsPaged(rv: string, pageSize: number, serverPaged: boolean): boolean {
   if (pageSize <= 0) return false;
   return rv === '' || rv === '0' || serverPaged;
+}
+
+/**
+ * Arms a stall watchdog: once `idleMs()` reaches `windowMs`, `onStall` gets a
+ * {@link WatchStalledError} (once). It re-checks only when the window could have run out, so a
+ * busy watch costs one timer per window, not one per event. Returns the disarm function.
+ */
+export function armStallWatchdog(
+  clock: Clock,
+  windowMs: number,
+  idleMs: () => number,
+  onStall: (error: WatchStalledError) => void,
+): () => void {
+  if (windowMs <= 0) return () => {};
+  let handle: TimerHandle | undefined;
+  const check = (): void => {
+    const idle = idleMs();
+    if (idle >= windowMs) {
+      handle = undefined;
+      onStall(new WatchStalledError(idle));
+      return;
+    }
+    handle = clock.setTimeout(check, windowMs - idle);
+  };
+  handle = clock.setTimeout(check, windowMs);
+  return () => {
+    if (handle !== undefined) clock.clearTimeout(handle);
+    handle = undefined;
+  };
 }

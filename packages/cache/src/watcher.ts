@@ -35,16 +35,18 @@
  * resourceVersion of the last event or bookmark.
  */
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { type Clock, realClock, sleep, type TimerHandle } from './clock.js';
+import { type Clock, realClock, sleep } from './clock.js';
 import { ApiStatusError, KubecacheError } from './errors.js';
 import {
   INITIAL_EVENTS_END_ANNOTATION,
   type ListerWatcher,
   type WatchEvent,
 } from './lister-watcher.js';
-import { ReflectorError, type ReflectorStage, WatchStalledError } from './reflector-errors.js';
+import type { WatchStalledError } from './reflector-errors.js';
+import { ReflectorError, type ReflectorStage } from './reflector-errors.js';
 import type { KubeObject } from './types.js';
 import {
+  armStallWatchdog,
   isTooLargeResourceVersion,
   listIsPaged,
   needsRelist,
@@ -454,25 +456,19 @@ export class Watcher<T extends KubeObject> implements AsyncIterable<WatcherEvent
    * time counts: a consumer that holds an event for an hour does not make the stream "stalled".
    */
   #watchdog(open: OpenWatch<T>): () => void {
-    const window = this.#stallTimeoutMs;
-    if (window <= 0) return () => {};
-    let handle: TimerHandle | undefined;
-    const check = (): void => {
-      const since = open.waitingSince;
-      const idle = since === undefined ? 0 : this.#clock.now() - Math.max(since, open.lastBytesAt);
-      if (idle >= window) {
-        handle = undefined;
-        open.stalled = new WatchStalledError(idle);
-        open.controller.abort(open.stalled);
-        return;
-      }
-      handle = this.#clock.setTimeout(check, window - idle);
-    };
-    handle = this.#clock.setTimeout(check, window);
-    return () => {
-      if (handle !== undefined) this.#clock.clearTimeout(handle);
-      handle = undefined;
-    };
+    // Only time spent waiting on the server counts: not the time the consumer holds an event.
+    return armStallWatchdog(
+      this.#clock,
+      this.#stallTimeoutMs,
+      () => {
+        const since = open.waitingSince;
+        return since === undefined ? 0 : this.#clock.now() - Math.max(since, open.lastBytesAt);
+      },
+      (stalled) => {
+        open.stalled = stalled;
+        open.controller.abort(stalled);
+      },
+    );
   }
 
   #close(open: OpenWatch<T>): void {
