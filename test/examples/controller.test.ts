@@ -1,32 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { runExample } from './run-example.ts';
 
-const NODE = 'node_modules/.bin/node';
 const EXAMPLE = 'examples/checksum-controller.ts';
-
-function run(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env['KUBECONFIG'];
-    const child = spawn(NODE, [EXAMPLE], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('examples/checksum-controller.ts', () => {
   it('stamps each ConfigMap once, re-stamps the edited one once, and exits 0', async () => {
-    const { code, stdout, stderr } = await run();
+    const { code, stdout, stderr } = await runExample(EXAMPLE);
     assert.equal(code, 0, stderr);
     const stamped = stdout.split('\n').filter((l) => l.startsWith('stamped '));
     const edit = stdout.split('\n').indexOf('editing default/red');

@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { runExample } from './run-example.ts';
 
-const NODE = 'node_modules/.bin/node';
 const EXAMPLE = 'examples/mounted-config.ts';
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [EXAMPLE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('examples/mounted-config.ts', () => {
   it('--demo: one reload per kubelet-style update, the quick pair coalesced, a bad file reported', async () => {
-    const { code, stdout, stderr } = await run(['--demo']);
+    const { code, stdout, stderr } = await runExample(EXAMPLE, ['--demo']);
     assert.equal(code, 0, `${stdout}\n${stderr}`);
     const lines = stdout.trim().split('\n');
     const configs = lines.filter((l) => l.startsWith('config: '));

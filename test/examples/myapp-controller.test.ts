@@ -1,31 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { runExample } from './run-example.ts';
 
-const NODE = 'node_modules/.bin/node';
 const EXAMPLE = 'examples/myapp-controller.ts';
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env['KUBECONFIG'];
-    const child = spawn(NODE, [EXAMPLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('examples/myapp-controller.ts --demo', () => {
   it('registers the CRD, reconciles every step of the script, shows every watch event type and exits 0', async () => {
-    const { code, stdout, stderr } = await run(['--demo']);
+    const { code, stdout, stderr } = await runExample(EXAMPLE, ['--demo']);
     assert.equal(code, 0, `${stderr}\n${stdout}`);
     assert.equal(stderr, '');
     const lines = stdout.split('\n');
