@@ -222,6 +222,60 @@ describe(`Reflector over HTTP (seed ${SEED})`, () => {
     }
   });
 
+  it('a watch that delivered events reconnects at once when cut, cut after cut (no climbing backoff)', async () => {
+    const h = await startHarness({ objects: many(2) });
+    try {
+      await waitFor(() => h.reflector.isWatching(), 'watching');
+      for (let i = 0; i < 6; i++) {
+        h.server.create(configMap(`cut-${i}`));
+        await waitFor(() => h.store.keys().includes(`default/cut-${i}`), `event ${i} applied`);
+        const watchesBefore = h.requests().filter((r) => query(r).has('watch')).length;
+        h.server.faults.breakWatches();
+        // No clock advance: the reconnect must not wait for any backoff timer.
+        await waitFor(
+          () =>
+            h.requests().filter((r) => query(r).has('watch')).length === watchesBefore + 1 &&
+            h.reflector.isWatching(),
+          `reconnected at once after cut ${i}`,
+        );
+        assert.notEqual(h.reflector.phase(), 'backoff');
+      }
+      assert.equal(h.errors.length, 6, 'each cut is still reported');
+      assert.ok(h.errors.every((e) => e.stage === 'watch-stream'));
+      assert.equal(h.store.replaces.length, 1, 'no relist');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('progress resets the backoff: after events, the next failure waits the shortest delay again', async () => {
+    const h = await startHarness({ objects: many(1) });
+    try {
+      await waitFor(() => h.reflector.isWatching(), 'watching');
+      // Three refused watch starts climb the backoff: ~800, ~1600, ~3200 ms.
+      h.server.faults.failNext({ status: 500, count: 3, watch: true });
+      h.server.faults.breakWatches();
+      await h.clock.advance(await nextBackoff(h)); // after the break (no events: backs off)
+      const delays: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const d = await nextBackoff(h);
+        delays.push(d);
+        await h.clock.advance(d);
+      }
+      assert.ok(delays[2]! >= 3200 * 0.75 && delays[2]! <= 6400, `climbed: ${delays.join(', ')}`);
+      await waitFor(() => h.reflector.isWatching(), 'watching again');
+      h.server.create(configMap('progress'));
+      await waitFor(() => h.store.keys().includes('default/progress'), 'event applied');
+      // A refused start right after progress: back to the first delay.
+      h.server.faults.failNext({ status: 500, count: 1, watch: true });
+      h.server.faults.closeWatches();
+      const after = await nextBackoff(h);
+      assert.ok(after >= 600 && after <= 800, `reset to the first delay, got ${after}`);
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('stops promptly on abort, while watching or backing off, and run() resolves', async () => {
     const h = await startHarness({ objects: many(1) });
     await waitFor(() => h.reflector.isWatching(), 'watching');

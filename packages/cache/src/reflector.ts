@@ -117,6 +117,13 @@ export interface ReflectorOptions<T extends KubeObject> {
   onSyncResourceVersion?: (resourceVersion: string) => void;
 }
 
+/**
+ * A watch open at least this long, or one that delivered an event, made progress: when it ends
+ * or breaks, the reflector reconnects at once instead of backing off (client-go's "very short
+ * watch" threshold).
+ */
+const HEALTHY_WATCH_MS = 1000;
+
 /** The default LIST page size. */
 export const DEFAULT_PAGE_SIZE = 500;
 /** The default stall window. */
@@ -130,6 +137,7 @@ interface OpenWatch<T extends KubeObject> {
   /** Set when the stall watchdog aborted this watch. */
   stalled: WatchStalledError | undefined;
   opened: boolean;
+  /** Events applied to the store (ERROR events excluded): the watch's progress. */
   events: number;
 }
 
@@ -328,9 +336,13 @@ export class Reflector<T extends KubeObject> {
     }
   }
 
-  /** Progress was made: the consecutive-failure count starts over. */
+  /**
+   * Progress was made (a list stored, a watch event applied): the consecutive-failure count and
+   * the backoff start over, so the next failure waits the shortest delay, not the last one.
+   */
   #progress(): void {
     this.#failures = 0;
+    this.#backoff.reset();
   }
 
   /**
@@ -548,6 +560,15 @@ export class Reflector<T extends KubeObject> {
       }
       return { phase: 'watch' };
     }
+    if (open.events > 0 || this.#clock.now() - open.openedAt >= HEALTHY_WATCH_MS) {
+      // The watch made progress before it broke (a load balancer's idle cut, a rolling API
+      // server): reconnect from the last RV at once, as client-go does. Backoff is for failures
+      // that make no progress; counting every cut as one more would climb to 30 s and leave the
+      // cache behind under frequent cuts.
+      this.#report(error);
+      this.#progress();
+      return { phase: 'watch' };
+    }
     return this.#fail(error, { phase: 'watch' });
   }
 
@@ -565,7 +586,6 @@ export class Reflector<T extends KubeObject> {
         const r = await it.next();
         if (r.done) break;
         const event = r.value;
-        open.events++;
         if (event.type === 'ERROR') {
           stage = 'watch-event';
           failure = statusError(event.object);
@@ -578,8 +598,9 @@ export class Reflector<T extends KubeObject> {
           failure = err;
           break;
         }
+        open.events++;
         this.#lastActivity = this.#clock.now();
-        if (this.#failures !== 0) this.#progress();
+        if (this.#failures !== 0 || this.#backoff.attempt !== 0) this.#progress();
         this.#goneStreak = 0;
       }
     } catch (err) {
@@ -597,7 +618,7 @@ export class Reflector<T extends KubeObject> {
     if (stage !== undefined) return this.#afterWatchError(failure, stage, open);
     // A clean end (the server's timeoutSeconds): watch again from the last RV. A watch that
     // ended at once without a single event waits first, so a misbehaving server is not hammered.
-    if (open.events === 0 && this.#clock.now() - open.openedAt < 1000) {
+    if (open.events === 0 && this.#clock.now() - open.openedAt < HEALTHY_WATCH_MS) {
       return { phase: 'backoff', delayMs: this.#backoff.next(), next: { phase: 'watch' } };
     }
     return { phase: 'watch' };
