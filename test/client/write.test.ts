@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '@kubecache/apiserver';
+import type { ApiServer } from '@kubecache/apiserver';
 import { ApiStatusError, DeletedFinalStateUnknown, type KubeObject } from '@kubecache/cache';
 import {
   SharedInformerFactory,
@@ -13,13 +13,9 @@ import {
   type Deployment,
 } from '@kubecache/client';
 import { RateLimitingQueue, enqueueKeys } from '@kubecache/workqueue';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  type V1ConfigMap,
-  type V1Deployment,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
+import { setup as startServerWithKubeConfig } from '../apiserver/helpers.ts';
 
 describe('the typed write path over HTTP', () => {
   let server: ApiServer;
@@ -28,9 +24,7 @@ describe('the typed write path over HTTP', () => {
   const ac = new AbortController();
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 0 });
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
+    ({ server, kc } = await startServerWithKubeConfig({ bookmarkIntervalMs: 0 }));
     server.create({
       apiVersion: 'apps/v1',
       kind: 'Deployment',

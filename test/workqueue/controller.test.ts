@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '@kubecache/apiserver';
+import type { ApiServer } from '@kubecache/apiserver';
 import { FakeClock, seededRandom, type KubeObject } from '@kubecache/cache';
 import {
   SharedInformerFactory,
@@ -17,14 +17,9 @@ import {
   generationChanged,
   type ReconcileRequest,
 } from '@kubecache/workqueue';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  type V1ConfigMap,
-  type V1Deployment,
-} from '@kubernetes/client-node';
-import { MYAPP_CRD } from '../apiserver/helpers.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
+import { MYAPP_CRD, setup as startServerWithKubeConfig } from '../apiserver/helpers.ts';
 
 async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -75,10 +70,8 @@ describe('Controller over HTTP (embedded API server)', () => {
   let core: CoreV1Api;
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 0 });
+    ({ server, kc } = await startServerWithKubeConfig({ bookmarkIntervalMs: 0 }));
     server.create(MYAPP_CRD as KubeObject);
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
     core = kc.makeApiClient(CoreV1Api);
   });
   after(() => server.close());

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '@kubecache/apiserver';
+import type { ApiServer } from '@kubecache/apiserver';
 import {
   FakeClock,
   InvalidResourceVersionError,
@@ -17,7 +17,9 @@ import {
   type ConfigMap,
 } from '@kubecache/client';
 import { MutationCache } from '@kubecache/workqueue';
-import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import { setup as startServerWithKubeConfig } from '../apiserver/helpers.ts';
 
 function cm(
   name: string,
@@ -124,9 +126,7 @@ describe('read-your-writes over HTTP', () => {
   let kc: KubeConfig;
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 0 });
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
+    ({ server, kc } = await startServerWithKubeConfig({ bookmarkIntervalMs: 0 }));
   });
   after(() => server.close());
 
@@ -174,9 +174,7 @@ describe('informer.waitForResourceVersion over HTTP', () => {
   let kc: KubeConfig;
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 0 });
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
+    ({ server, kc } = await startServerWithKubeConfig({ bookmarkIntervalMs: 0 }));
   });
   after(() => server.close());
 
