@@ -14,12 +14,27 @@ import type { Status } from './types.js';
 export class KubecacheError extends Error {
   /** Stable machine-readable identifier of the failure. */
   readonly code: string;
+  /** What an operator can do about it, when there is something to say (one sentence). */
+  readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  constructor(code: string, message: string, options?: KubecacheErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+    this.hint = options?.hint;
   }
+}
+
+/**
+ * Options of {@link KubecacheError}: the standard `cause` plus an operator `hint`.
+ *
+ * @example
+ * ```ts
+ * new KubecacheError('KubeconfigMissing', 'no kubeconfig found', { hint: 'set KUBECONFIG' });
+ * ```
+ */
+export interface KubecacheErrorOptions extends ErrorOptions {
+  readonly hint?: string;
 }
 
 /**
@@ -40,9 +55,18 @@ export class ApiStatusError extends KubecacheError {
   constructor(
     statusCode: number,
     message: string,
-    init: { status?: Status; reason?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+    init: {
+      status?: Status;
+      reason?: string;
+      retryAfterSeconds?: number;
+      cause?: unknown;
+      hint?: string;
+    } = {},
   ) {
-    super('ApiStatusError', message, { cause: init.cause });
+    super('ApiStatusError', message, {
+      cause: init.cause,
+      ...(init.hint === undefined ? {} : { hint: init.hint }),
+    });
     this.statusCode = statusCode;
     this.status = init.status;
     this.reason = init.reason ?? init.status?.reason ?? '';

@@ -20,3 +20,4 @@ export * from './lister.js';
 export * from './random.js';
 export * from './resource-version.js';
 export * from './watcher.js';
+export * from './observability.js';
