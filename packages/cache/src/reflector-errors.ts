@@ -140,3 +140,117 @@ export class WatchStalledError extends KubecacheError {
     this.idleMs = idleMs;
   }
 }
+
+/**
+ * A watch line (one event) grew past the decoder's `maxLineBytes` before its newline arrived. The
+ * decoder stops buffering at the limit (memory stays bounded) and the watch is dropped; the
+ * reflector re-watches from the last good resourceVersion. `code` is `'WatchLineTooLong'`.
+ *
+ * No real object comes near the default limit: etcd refuses writes over 1.5 MiB by default and
+ * the API server request bodies over 3 MiB, so such a line comes from something between the
+ * client and the API server, or from a cluster whose limits were raised (then raise
+ * `maxLineBytes` too).
+ *
+ * @example
+ * ```ts
+ * if (err instanceof WatchLineTooLongError) console.warn(err.limitBytes, err.preview);
+ * ```
+ */
+export class WatchLineTooLongError extends KubecacheError {
+  /** The limit that was exceeded, in bytes. */
+  readonly limitBytes: number;
+  /** Bytes of the line received when the decoder gave up (more than `limitBytes`). */
+  readonly receivedBytes: number;
+  /** The first characters of the line. */
+  readonly preview: string;
+
+  constructor(limitBytes: number, receivedBytes: number, preview: string) {
+    super(
+      'WatchLineTooLong',
+      `watch line longer than the ${limitBytes}-byte limit (${receivedBytes} bytes without a newline so far): ${JSON.stringify(preview)}`,
+      {
+        hint:
+          'no Kubernetes object is that large (etcd refuses objects over 1.5 MiB by default): ' +
+          'check what sits between the client and the API server; if your objects really are ' +
+          'this large, raise maxLineBytes',
+      },
+    );
+    this.limitBytes = limitBytes;
+    this.receivedBytes = receivedBytes;
+    this.preview = preview;
+  }
+}
+
+/**
+ * A LIST answered 200 with a body that is not a JSON list (an HTML login page, a proxy's
+ * "OK" text, a truncated body). `code` is `'MalformedList'`; the reflector retries the list after
+ * a backoff.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof MalformedListError) console.warn(err.contentType, err.preview);
+ * ```
+ */
+export class MalformedListError extends KubecacheError {
+  /** The first characters of the body. */
+  readonly preview: string;
+  /** The body's length in bytes. */
+  readonly byteLength: number;
+  /** The response's `Content-Type`, when it had one. */
+  readonly contentType: string | undefined;
+
+  constructor(
+    what: string,
+    init: {
+      preview: string;
+      byteLength: number;
+      reason: string;
+      contentType?: string | undefined;
+      cause?: unknown;
+      hint?: string;
+    },
+  ) {
+    super(
+      'MalformedList',
+      `${what}: the LIST answer is not a JSON list (${init.reason}; ${init.byteLength} bytes` +
+        `${init.contentType ? `, ${init.contentType}` : ''}): ${JSON.stringify(init.preview)}`,
+      {
+        cause: init.cause,
+        hint:
+          init.hint ??
+          'a proxy or gateway answered instead of the API server? Check the cluster server ' +
+            'address in the kubeconfig and any proxy in between',
+      },
+    );
+    this.preview = init.preview;
+    this.byteLength = init.byteLength;
+    this.contentType = init.contentType;
+  }
+}
+
+/**
+ * A LIST answer had no `metadata.resourceVersion`. Without it a watch could only start from
+ * "now", silently missing every change between the list and the watch (an object deleted in
+ * that gap would stay cached for good), so the list is refused and retried after a backoff.
+ * Every Kubernetes API server sets it: a list without one comes from something else.
+ * `code` is `'ListWithoutResourceVersion'`.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof ListWithoutResourceVersionError) console.warn(err.message, err.hint);
+ * ```
+ */
+export class ListWithoutResourceVersionError extends KubecacheError {
+  constructor(what: string, kind: string | undefined) {
+    super(
+      'ListWithoutResourceVersion',
+      `${what}: the list${kind ? ` (${kind})` : ''} has no metadata.resourceVersion, so no ` +
+        'watch can continue from it without missing changes',
+      {
+        hint:
+          'every Kubernetes API server sets it: is the server address a real API server (not a ' +
+          'proxy or mock answering its own JSON)?',
+      },
+    );
+  }
+}

@@ -4,3 +4,5 @@ export * from './kube-lister-watcher.js';
 export * from './resources.js';
 export * from './factory.js';
 export * from './write.js';
+export * from './connection-errors.js';
+export * from './kubeconfig.js';

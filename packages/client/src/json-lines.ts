@@ -6,12 +6,53 @@
  * of chunk views and joined only when its newline arrives, so a multi-megabyte line costs one
  * copy, and a multi-byte UTF-8 character split between chunks is decoded whole (decoding only
  * ever sees complete lines). No string concatenation of the buffer ever happens per chunk.
+ *
+ * A line may not grow past `maxLineBytes` ({@link DEFAULT_MAX_LINE_BYTES} by default): once an
+ * incomplete line exceeds it, the decoder drops what it buffered and throws
+ * {@link WatchLineTooLongError}, so a stream that never sends a newline cannot make it buffer
+ * without bound.
  */
-import { MalformedWatchLineError, TruncatedWatchStreamError } from '@kubecache/cache';
+import {
+  type KubecacheErrorOptions,
+  MalformedWatchLineError,
+  TruncatedWatchStreamError,
+  WatchLineTooLongError,
+} from '@kubecache/cache';
+import { malformedLineHint } from './hints.js';
 
 const NL = 0x0a;
 const CR = 0x0d;
 const PREVIEW_CHARS = 160;
+
+/**
+ * The default longest watch line, 8 MiB. A line is one event carrying one object, and objects are
+ * bounded upstream: etcd refuses writes over 1.5 MiB by default and the API server request
+ * bodies over 3 MiB, so even an object written as protobuf and re-encoded as JSON stays far
+ * below. A longer line means something other than the API server is talking (or the cluster's
+ * limits were raised: then pass a larger `maxLineBytes`).
+ *
+ * @example
+ * ```ts
+ * new JsonLinesDecoder({ maxLineBytes: 4 * DEFAULT_MAX_LINE_BYTES }); // a cluster with raised etcd limits
+ * ```
+ */
+export const DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Options of {@link JsonLinesDecoder} and {@link readJsonLines}.
+ *
+ * @example
+ * ```ts
+ * const decoder = new JsonLinesDecoder({ maxLineBytes: 1024 * 1024 });
+ * ```
+ */
+export interface JsonLinesOptions {
+  /**
+   * Longest line accepted, in bytes (newline excluded); default {@link DEFAULT_MAX_LINE_BYTES}.
+   * `Infinity` lifts the limit.
+   */
+  readonly maxLineBytes?: number;
+}
 
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk)
@@ -42,6 +83,18 @@ export class JsonLinesDecoder {
   /** Pieces of the current incomplete line (views into received chunks). */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  readonly #maxLineBytes: number;
+
+  constructor(options: JsonLinesOptions = {}) {
+    const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    if (!(max > 0)) throw new RangeError(`maxLineBytes must be positive, got ${max}`);
+    this.#maxLineBytes = max;
+  }
+
+  /** The longest line this decoder accepts, in bytes. */
+  get maxLineBytes(): number {
+    return this.#maxLineBytes;
+  }
 
   /** Bytes of an incomplete line waiting for its newline. */
   get pendingBytes(): number {
@@ -50,16 +103,20 @@ export class JsonLinesDecoder {
 
   /**
    * Decodes every line completed by `chunk`, appending the parsed values to `out` in order.
-   * Throws {@link MalformedWatchLineError} at the first line that is not JSON, after the values
-   * of the lines before it have been appended; the decoder should then be discarded.
+   * Throws {@link MalformedWatchLineError} at the first line that is not JSON, and
+   * {@link WatchLineTooLongError} at the first line longer than `maxLineBytes` (as soon as it is,
+   * without waiting for its end), after the values of the lines before it have been appended;
+   * the decoder should then be discarded.
    */
   write(chunk: Uint8Array, out: unknown[]): void {
     const buf = asBuffer(chunk);
     const len = buf.length;
+    const max = this.#maxLineBytes;
     let start = 0;
     let nl = buf.indexOf(NL, 0);
     if (nl !== -1 && this.#pendingBytes > 0) {
       // The newline completes a line begun in earlier chunks: join once, decode once.
+      if (this.#pendingBytes + nl > max) this.#tooLong(buf, nl);
       this.#pending.push(buf.subarray(0, nl));
       const line = Buffer.concat(this.#pending, this.#pendingBytes + nl);
       this.#pending = [];
@@ -69,11 +126,16 @@ export class JsonLinesDecoder {
       nl = start < len ? buf.indexOf(NL, start) : -1;
     }
     while (nl !== -1) {
+      if (nl - start > max) this.#tooLong(buf.subarray(start), nl - start);
       this.#parse(buf, start, nl, out);
       start = nl + 1;
       nl = start < len ? buf.indexOf(NL, start) : -1;
     }
     if (start < len) {
+      // No newline yet: stop buffering as soon as the line is known to be too long.
+      if (this.#pendingBytes + (len - start) > max) {
+        this.#tooLong(buf.subarray(start), len - start);
+      }
       this.#pending.push(start === 0 ? buf : buf.subarray(start));
       this.#pendingBytes += len - start;
     }
@@ -92,6 +154,16 @@ export class JsonLinesDecoder {
     if (!isBlank(rest, 0, rest.length)) throw new TruncatedWatchStreamError(bytes);
   }
 
+  /** Drops the buffered line and throws: `rest` holds its latest `restBytes` bytes. */
+  #tooLong(rest: Buffer, restBytes: number): never {
+    const head = this.#pending.length > 0 ? this.#pending[0]! : rest;
+    const received = this.#pendingBytes + restBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const preview = head.toString('utf8', 0, Math.min(head.length, PREVIEW_CHARS));
+    throw new WatchLineTooLongError(this.#maxLineBytes, received, preview);
+  }
+
   #parse(buf: Buffer, start: number, end: number, out: unknown[]): void {
     if (end > start && buf[end - 1] === CR) end--;
     if (end === start) return;
@@ -101,9 +173,9 @@ export class JsonLinesDecoder {
       value = JSON.parse(text);
     } catch (err) {
       if (isBlank(buf, start, end)) return;
-      throw new MalformedWatchLineError(text.slice(0, PREVIEW_CHARS), end - start, 'invalid JSON', {
-        cause: err,
-      });
+      const preview = text.slice(0, PREVIEW_CHARS);
+      const options: KubecacheErrorOptions = { cause: err, hint: malformedLineHint(preview) };
+      throw new MalformedWatchLineError(preview, end - start, 'invalid JSON', options);
     }
     out.push(value);
   }
@@ -119,8 +191,9 @@ export class JsonLinesDecoder {
  */
 export async function* readJsonLines(
   source: AsyncIterable<Uint8Array>,
+  options: JsonLinesOptions = {},
 ): AsyncGenerator<unknown, void, undefined> {
-  const decoder = new JsonLinesDecoder();
+  const decoder = new JsonLinesDecoder(options);
   const out: unknown[] = [];
   for await (const chunk of source) {
     let failure: unknown;

@@ -7,6 +7,7 @@
  * per line; client-node's ObjectSerializer (which walks and copies every object) is never run.
  */
 import type {
+  KubecacheErrorOptions,
   KubeObject,
   ListerWatcher,
   ListOptions,
@@ -14,11 +15,18 @@ import type {
   WatchEvent,
   WatchOptions,
 } from '@kubecache/cache';
-import { MalformedWatchLineError } from '@kubecache/cache';
+import {
+  ListWithoutResourceVersionError,
+  MalformedListError,
+  MalformedWatchLineError,
+} from '@kubecache/cache';
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { type Dispatcher, request } from 'undici';
-import { apiStatusErrorFrom } from './api-errors.js';
+import { type ApiRequestDescription, apiStatusErrorFrom } from './api-errors.js';
+import { connectionErrorFrom } from './connection-errors.js';
+import { htmlHint, looksLikeHtml, malformedLineHint, textPreview } from './hints.js';
 import { JsonLinesDecoder } from './json-lines.js';
+import { KubeconfigInvalidError, plainHttpError } from './kubeconfig.js';
 
 /** Which resource to list and watch. `group` "" is the core API (`/api/v1`). */
 export interface ResourceRef {
@@ -39,6 +47,11 @@ export interface KubeListerWatcherOptions {
   readonly namespace?: string;
   /** Ask for `PartialObjectMetadata` (apiVersion, kind, metadata) instead of full objects. */
   readonly metadataOnly?: boolean;
+  /**
+   * Longest watch line (one event) accepted, in bytes; default `DEFAULT_MAX_LINE_BYTES` (8 MiB).
+   * A longer line fails the watch with a `WatchLineTooLongError` without being buffered whole.
+   */
+  readonly maxLineBytes?: number;
 }
 
 /** Accept headers of metadata-only lists and watches (with a plain JSON fallback). */
@@ -81,7 +94,7 @@ interface Prefetch {
   readonly key: string;
   readonly parent: AbortSignal;
   readonly controller: AbortController;
-  text: Promise<string>;
+  text: Promise<ListText>;
   /** The continue token of this page, once its first bytes arrived. */
   nextToken: string | undefined;
   /** The list() call that took this page, once one did. */
@@ -116,6 +129,25 @@ function preview(value: unknown): string {
   return text.slice(0, 160);
 }
 
+/** Why a decoded watch line is not a watch event, or undefined when it is one. */
+function notAnEvent(value: unknown): string | undefined {
+  if (!isObject(value) || Array.isArray(value)) return 'not a JSON object';
+  if (typeof value.type !== 'string') return 'event without type';
+  if (!EVENT_TYPES.has(value.type)) return `unknown event type ${JSON.stringify(value.type)}`;
+  if (!isObject(value.object) || Array.isArray(value.object)) return 'event without object';
+  return undefined;
+}
+
+/** A LIST body as text, with its content type. */
+interface ListText {
+  readonly text: string;
+  readonly contentType: string | undefined;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /**
  * Lists (paged) and watches one resource of a Kubernetes API server.
  *
@@ -135,12 +167,14 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
   readonly namespace: string | undefined;
   readonly metadataOnly: boolean;
   readonly #kc: KubeConfig;
+  readonly #maxLineBytes: number | undefined;
 
   constructor(kubeConfig: KubeConfig, options: KubeListerWatcherOptions) {
     this.#kc = kubeConfig;
     this.resource = options.resource;
     this.namespace = options.namespace || undefined;
     this.metadataOnly = options.metadataOnly ?? false;
+    this.#maxLineBytes = options.maxLineBytes;
   }
 
   /** The collection path, e.g. `/apis/apps/v1/namespaces/default/deployments`. */
@@ -156,32 +190,91 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
 
   #url(params: Record<string, string | number | boolean | undefined>): URL {
     const cluster = this.#kc.getCurrentCluster();
-    if (!cluster) throw new Error('KubeListerWatcher: the KubeConfig has no current cluster');
-    const url = new URL(cluster.server.replace(/\/+$/, '') + this.path());
+    if (!cluster) {
+      const context = this.#kc.getCurrentContext();
+      throw new KubeconfigInvalidError(
+        'KubeConfig object',
+        context
+          ? `current-context ${JSON.stringify(context)} names no cluster that exists`
+          : 'no current context (nothing was loaded?)',
+        {
+          hint:
+            'load a kubeconfig before creating informers: loadKubeConfig() finds it as kubectl ' +
+            'does and says what is wrong with it',
+        },
+      );
+    }
+    let url: URL;
+    try {
+      url = new URL(cluster.server.replace(/\/+$/, '') + this.path());
+    } catch (err) {
+      throw new KubeconfigInvalidError(
+        'KubeConfig object',
+        `cluster ${JSON.stringify(cluster.name)} has server ${JSON.stringify(cluster.server)}, which is not a URL`,
+        { hint: 'the server must be a URL such as https://10.0.0.1:6443', cause: err },
+      );
+    }
     for (const [key, value] of Object.entries(params)) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     }
     return url;
   }
 
+  /** What a request of this lister-watcher does, for the hints of its errors. */
+  #describe(
+    verb: 'list' | 'watch',
+    options: { labelSelector?: string; fieldSelector?: string },
+  ): ApiRequestDescription {
+    const { group, version, resource } = this.resource;
+    const namespaced = this.resource.namespaced ?? true;
+    return {
+      verb,
+      group,
+      version,
+      resource,
+      ...(namespaced && this.namespace !== undefined ? { namespace: this.namespace } : {}),
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+      ...(options.fieldSelector ? { fieldSelector: options.fieldSelector } : {}),
+    };
+  }
+
   async #get(
     url: URL,
     accept: string,
     signal: AbortSignal,
-    watch: boolean,
+    described: ApiRequestDescription,
   ): Promise<Dispatcher.ResponseData> {
+    const watch = described.verb === 'watch';
     const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-    await this.#kc.applySecurityAuthentication(ctx);
+    try {
+      await this.#kc.applySecurityAuthentication(ctx);
+    } catch (err) {
+      const cluster = this.#kc.getCurrentCluster();
+      if (
+        cluster !== null &&
+        err instanceof Error &&
+        /HTTP protocol is not allowed/.test(err.message)
+      ) {
+        throw plainHttpError('KubeConfig object', cluster);
+      }
+      throw err;
+    }
     const headers: Record<string, string> = { ...ctx.getHeaders(), accept };
     const dispatcher = shareDispatcher(this.#kc, ctx.getDispatcher());
-    const res = await request(url, {
-      method: 'GET',
-      headers,
-      signal,
-      ...(dispatcher !== undefined ? { dispatcher } : {}),
-      // A watch may legitimately be quiet for minutes; the reflector's stall detection owns that.
-      ...(watch ? { bodyTimeout: 0 } : {}),
-    });
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: 'GET',
+        headers,
+        signal,
+        ...(dispatcher !== undefined ? { dispatcher } : {}),
+        // A watch may legitimately be quiet for minutes; the reflector's stall detection owns that.
+        ...(watch ? { bodyTimeout: 0 } : {}),
+      });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw connectionErrorFrom(err, url.origin) ?? err;
+    }
     if (res.statusCode !== 200) {
       let body = '';
       try {
@@ -189,7 +282,7 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       } catch {
         // The status code alone still tells the story.
       }
-      throw apiStatusErrorFrom(res.statusCode, res.headers, body, `GET ${url.pathname}`);
+      throw apiStatusErrorFrom(res.statusCode, res.headers, body, `GET ${url.pathname}`, described);
     }
     return res;
   }
@@ -207,7 +300,7 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
     const key = listKey(options);
     const prefetched = this.#prefetched;
     this.#prefetched = undefined;
-    let text: string;
+    let text: ListText;
     if (prefetched !== undefined && prefetched.key === key && !options.signal.aborted) {
       // Keep the pipeline going: the page after this one is fetched as soon as its token is known.
       prefetched.consumer = options;
@@ -226,7 +319,7 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
         this.#prefetchAfter(options, token),
       );
     }
-    const body = JSON.parse(text) as ListBody<T>;
+    const body = this.#parseList(text);
     const items = body.items ?? [];
     const listKind = body.kind ?? '';
     const kind = listKind.endsWith('List') ? listKind.slice(0, -4) : this.resource.kind;
@@ -237,9 +330,12 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       if (item.apiVersion === undefined) item.apiVersion = apiVersion;
     }
     const meta = body.metadata ?? {};
+    if (typeof meta.resourceVersion !== 'string' || meta.resourceVersion === '') {
+      throw new ListWithoutResourceVersionError(`GET ${this.path()}`, body.kind);
+    }
     return {
       items,
-      resourceVersion: meta.resourceVersion ?? '',
+      resourceVersion: meta.resourceVersion,
       continue: meta.continue || undefined,
       remainingItemCount: meta.remainingItemCount,
     };
@@ -248,12 +344,46 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
   /** The next page, requested ahead of time (see {@link KubeListerWatcher.list}). */
   #prefetched: Prefetch | undefined;
 
+  /** Parses a LIST body; anything but a JSON list is a {@link MalformedListError}. */
+  #parseList({ text, contentType }: ListText): ListBody<T> {
+    const what = `GET ${this.path()}`;
+    const malformed = (reason: string, cause?: unknown): MalformedListError => {
+      const html = looksLikeHtml(text);
+      return new MalformedListError(what, {
+        preview: html ? textPreview(text) : text.slice(0, 160),
+        byteLength: Buffer.byteLength(text),
+        reason: html ? 'an HTML page' : reason,
+        contentType,
+        cause,
+        ...(html ? { hint: htmlHint } : {}),
+      });
+    };
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw malformed(text.trim() === '' ? 'an empty body' : 'not JSON', err);
+    }
+    if (!isObject(value) || Array.isArray(value)) throw malformed('not a JSON object');
+    const body = value as ListBody<T> & { message?: unknown };
+    if (body.kind === 'Status') {
+      throw malformed(`a Status answered with 200: ${String(body.message ?? '')}`);
+    }
+    if (body.items !== undefined && body.items !== null && !Array.isArray(body.items)) {
+      throw malformed('items is not an array');
+    }
+    if (body.items === undefined && !(body.kind ?? '').endsWith('List')) {
+      throw malformed('no items and no list kind');
+    }
+    return body;
+  }
+
   /** GETs one page and returns its body text; reports its continue token as soon as it shows. */
   async #fetchList(
     options: ListOptions,
     signal: AbortSignal,
     onToken: (token: string) => void,
-  ): Promise<string> {
+  ): Promise<ListText> {
     const url = this.#url({
       resourceVersion: options.resourceVersion,
       resourceVersionMatch: options.resourceVersion ? options.resourceVersionMatch : undefined,
@@ -266,8 +396,9 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       url,
       this.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json',
       signal,
-      false,
+      this.#describe('list', options),
     );
+    const contentType = headerValue(res.headers['content-type']);
     const paged = options.limit !== undefined && options.limit > 0;
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -279,9 +410,11 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       chunks.push(chunk);
       bytes += chunk.length;
     }
-    return chunks.length === 1
-      ? chunks[0]!.toString('utf8')
-      : Buffer.concat(chunks, bytes).toString('utf8');
+    const text =
+      chunks.length === 1
+        ? chunks[0]!.toString('utf8')
+        : Buffer.concat(chunks, bytes).toString('utf8');
+    return { text, contentType };
   }
 
   /** Requests the page after `token` ahead of time, unless a prefetch is already pending. */
@@ -297,7 +430,7 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       key: listKey(options),
       parent,
       controller,
-      text: Promise.resolve(''),
+      text: Promise.resolve({ text: '', contentType: undefined }),
       nextToken: undefined,
       consumer: undefined,
     };
@@ -332,11 +465,13 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       url,
       this.metadataOnly ? METADATA_WATCH_ACCEPT : 'application/json',
       options.signal,
-      true,
+      this.#describe('watch', options),
     );
     options.onOpen?.();
     const onBytes = options.onBytes;
-    const decoder = new JsonLinesDecoder();
+    const decoder = new JsonLinesDecoder(
+      this.#maxLineBytes === undefined ? {} : { maxLineBytes: this.#maxLineBytes },
+    );
     const out: unknown[] = [];
     let finished = false;
     try {
@@ -350,13 +485,16 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
         }
         for (let i = 0; i < out.length; i++) {
           const value = out[i];
-          if (
-            !isObject(value) ||
-            typeof value.type !== 'string' ||
-            !EVENT_TYPES.has(value.type) ||
-            !isObject(value.object)
-          ) {
-            throw new MalformedWatchLineError(preview(value), 0, 'not a watch event');
+          const problem = notAnEvent(value);
+          if (problem !== undefined) {
+            const text = preview(value);
+            const errorOptions: KubecacheErrorOptions = { hint: malformedLineHint(text) };
+            throw new MalformedWatchLineError(
+              text,
+              Buffer.byteLength(JSON.stringify(value) ?? ''),
+              problem,
+              errorOptions,
+            );
           }
           yield value as unknown as WatchEvent<T>;
         }
