@@ -193,7 +193,9 @@ export function connectionErrorFrom(err: unknown, server: string): ConnectionErr
   const found = findCoded(err);
   if (found === undefined) return undefined;
   const mapping = MAPPINGS[found.code]!;
-  let host = typeof found.error['hostname'] === 'string' ? found.error['hostname'] : '';
+  // DNS errors carry `hostname`, certificate name errors `host` (the name checked).
+  const named = found.error['hostname'] ?? found.error['host'];
+  let host = typeof named === 'string' ? named : '';
   if (host === '') {
     try {
       host = new URL(server).hostname;
