@@ -17,6 +17,10 @@ export default tseslint.config(
       ],
       'no-constant-condition': ['error', { checkLoops: false }],
       eqeqeq: ['error', 'always'],
+      // No dynamic code evaluation anywhere (issue: security): nothing from the wire is code.
+      'no-eval': 'error',
+      'no-implied-eval': 'error',
+      'no-new-func': 'error',
     },
   },
 );

@@ -11,3 +11,4 @@ export type { PrinterColumn, ResourceInfo } from './resources.js';
 export { Authorizer } from './authorization.js';
 export type { AuthorizationRule, UserInfo } from './authorization.js';
 export type { TokenUser } from './auth.js';
+export { isLoopbackHost, NonLoopbackBindError } from './bind.js';

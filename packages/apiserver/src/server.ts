@@ -38,6 +38,7 @@ import type { KubeObject } from '@kubecache/cache';
 import type { TokenUser } from './auth.js';
 import { Authorizer } from './authorization.js';
 import type { AuthorizationRule } from './authorization.js';
+import { isLoopbackHost, NonLoopbackBindError } from './bind.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import type { ServerContext } from './context.js';
 import { serveCustomResources } from './crd.js';
@@ -69,8 +70,13 @@ import { DEFAULT_BOOKMARK_INTERVAL_MS, WatchHub } from './watch.js';
 export interface ApiServerOptions {
   /** TCP port; 0 (default) picks a free one. */
   readonly port?: number;
-  /** Interface to bind (default `127.0.0.1`). */
+  /**
+   * Interface to bind (default `127.0.0.1`). Only loopback addresses are accepted unless
+   * `allowNonLoopback` is set ({@link NonLoopbackBindError} otherwise).
+   */
   readonly host?: string;
+  /** Allow binding a non-loopback interface (the server is then reachable from the network). */
+  readonly allowNonLoopback?: boolean;
   /** Serve HTTPS with a fresh self-signed certificate for 127.0.0.1/localhost. */
   readonly tls?: boolean;
   /** Require `Authorization: Bearer <token>` (401 otherwise). With `tls` and no token, one is generated. */
@@ -253,6 +259,9 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
   async start(): Promise<void> {
     const options = this.#options;
     const host = options.host ?? '127.0.0.1';
+    if (!isLoopbackHost(host) && options.allowNonLoopback !== true) {
+      throw new NonLoopbackBindError(host);
+    }
     this.token =
       options.token ?? (options.tls === true ? randomBytes(16).toString('hex') : undefined);
     if (options.tls === true) {
