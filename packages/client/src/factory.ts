@@ -23,7 +23,7 @@ import {
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeListerWatcher, type ResourceRef } from './kube-lister-watcher.js';
 import {
-  resources,
+  builtinResources,
   type DynamicObject,
   type PartialObjectMetadata,
   type TypedResource,
@@ -154,6 +154,42 @@ export interface FactoryInformer {
   readonly informer: SharedIndexInformer<KubeObject>;
 }
 
+type BuiltinResources = typeof builtinResources;
+
+/**
+ * The typed accessors of one group version: `pods()` → `InformerPair<Pod>`.
+ *
+ * @example
+ * ```ts
+ * const coreV1: VersionInformers<BuiltinResources['core']['v1']> = factory.core.v1;
+ * ```
+ */
+export type VersionInformers<R> = {
+  readonly [K in keyof R]: R[K] extends TypedResource<infer T> ? () => InformerPair<T> : never;
+};
+
+/**
+ * The typed accessors of one API group, by version.
+ *
+ * @example
+ * ```ts
+ * const autoscaling: GroupInformers<BuiltinResources['autoscaling']> = factory.autoscaling; // .v1, .v2
+ * ```
+ */
+export type GroupInformers<G> = { readonly [V in keyof G]: VersionInformers<G[V]> };
+
+/**
+ * Every built-in group's accessors, as the factory has them (`factory.batch.v1.jobs()`).
+ *
+ * @example
+ * ```ts
+ * const jobs = (f: BuiltinInformers) => f.batch.v1.jobs().lister().list();
+ * ```
+ */
+export type BuiltinInformers = {
+  readonly [G in keyof BuiltinResources]: GroupInformers<BuiltinResources[G]>;
+};
+
 interface Entry {
   readonly id: string;
   readonly informer: SharedIndexInformer<KubeObject>;
@@ -197,6 +233,17 @@ export class SharedInformerFactory {
     this.#kc = kubeConfig;
     this.#options = options;
     this.#logger = options.logger ?? consoleLogger();
+    const pair = (ref: TypedResource<KubeObject>) => () => this.#pair(ref);
+    const mapValues = <V, R>(o: Record<string, V>, f: (v: V) => R): Record<string, R> =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+    Object.assign(
+      this,
+      mapValues(
+        builtinResources,
+        (versions: Record<string, Record<string, TypedResource<KubeObject>>>) =>
+          mapValues(versions, (byPlural) => mapValues(byPlural, pair)),
+      ),
+    );
   }
 
   /** Every informer this factory created so far, in creation order. */
@@ -259,34 +306,27 @@ export class SharedInformerFactory {
     return this.#pair<PartialObjectMetadata>(ref, { ...options, metadataOnly: true });
   }
 
-  /** Typed accessors of `apps/v1`. */
-  readonly apps = {
-    v1: {
-      deployments: () => this.#pair(resources.deployments),
-      replicasets: () => this.#pair(resources.replicasets),
-      statefulsets: () => this.#pair(resources.statefulsets),
-      daemonsets: () => this.#pair(resources.daemonsets),
-    },
-  };
-
-  /** Typed accessors of the core group `v1`. */
-  readonly core = {
-    v1: {
-      pods: () => this.#pair(resources.pods),
-      configmaps: () => this.#pair(resources.configmaps),
-      secrets: () => this.#pair(resources.secrets),
-      services: () => this.#pair(resources.services),
-      namespaces: () => this.#pair(resources.namespaces),
-      events: () => this.#pair(resources.events),
-    },
-  };
-
-  /** Typed accessors of `coordination.k8s.io/v1`. */
-  readonly coordination = {
-    v1: {
-      leases: () => this.#pair(resources.leases),
-    },
-  };
+  // Typed accessors of every built-in group, derived from `builtinResources` (see
+  // `BuiltinInformers`); declared here, assigned in the constructor.
+  declare readonly core: BuiltinInformers['core'];
+  declare readonly apps: BuiltinInformers['apps'];
+  declare readonly batch: BuiltinInformers['batch'];
+  declare readonly autoscaling: BuiltinInformers['autoscaling'];
+  declare readonly networking: BuiltinInformers['networking'];
+  declare readonly policy: BuiltinInformers['policy'];
+  declare readonly rbac: BuiltinInformers['rbac'];
+  declare readonly storage: BuiltinInformers['storage'];
+  declare readonly discovery: BuiltinInformers['discovery'];
+  declare readonly coordination: BuiltinInformers['coordination'];
+  declare readonly events: BuiltinInformers['events'];
+  declare readonly scheduling: BuiltinInformers['scheduling'];
+  declare readonly node: BuiltinInformers['node'];
+  declare readonly certificates: BuiltinInformers['certificates'];
+  declare readonly admissionregistration: BuiltinInformers['admissionregistration'];
+  declare readonly apiextensions: BuiltinInformers['apiextensions'];
+  declare readonly apiregistration: BuiltinInformers['apiregistration'];
+  declare readonly flowcontrol: BuiltinInformers['flowcontrol'];
+  declare readonly resource: BuiltinInformers['resource'];
 
   /**
    * Starts every informer not yet running; informers requested later start at once. Stops them
