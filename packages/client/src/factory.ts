@@ -21,6 +21,7 @@ import {
   type ReflectorOptions,
 } from '@kubecache/cache';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { DiscoveringListerWatcher } from './discovery.js';
 import { KubeListerWatcher, type ResourceRef } from './kube-lister-watcher.js';
 import {
   builtinResources,
@@ -290,7 +291,12 @@ export class SharedInformerFactory {
     return this.#entry(resource, options).lister as unknown as Lister<T>;
   }
 
-  /** A dynamic informer/lister pair for a resource known at runtime (e.g. a CRD). */
+  /**
+   * A dynamic informer/lister pair for a resource known at runtime (e.g. a CRD). Without
+   * `namespaced` in `ref`, kind and scope come from the server's discovery documents at the
+   * first list; a resource the server does not serve (yet) fails with `ResourceNotServedError`
+   * and is retried until it is, then syncs without a restart.
+   */
   forResource<T extends KubeObject = DynamicObject>(
     ref: ResourceRef,
     options: InformerForOptions<T> = {},
@@ -425,11 +431,16 @@ export class SharedInformerFactory {
     const id = extras.length === 0 ? gvr : `${gvr}[${extras.join(',')}]`;
     let entry = this.#entries.get(id);
     if (entry === undefined) {
-      const lw = new KubeListerWatcher<KubeObject>(this.#kc, {
-        resource: ref,
-        ...(namespace === '' ? {} : { namespace }),
-        metadataOnly,
-      });
+      // A ref that does not say its scope (a CRD, a built-in named by hand) is looked up in the
+      // server's discovery documents at the first list, so cluster-scoped resources just work.
+      const lw =
+        ref.namespaced === undefined
+          ? new DiscoveringListerWatcher<KubeObject>(this.#kc, ref, { namespace, metadataOnly })
+          : new KubeListerWatcher<KubeObject>(this.#kc, {
+              resource: ref,
+              ...(namespace === '' ? {} : { namespace }),
+              metadataOnly,
+            });
       const onError = o.onError;
       const informer = new SharedIndexInformer<KubeObject>({
         name: id,
