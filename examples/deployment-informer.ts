@@ -12,7 +12,12 @@
  */
 import { parseArgs } from 'node:util';
 import { startApiServer, type ApiServer } from '@kubecache/apiserver';
-import { DeletedFinalStateUnknown, describeError, type KubeObject } from '@kubecache/cache';
+import {
+  DeletedFinalStateUnknown,
+  describeError,
+  type DeepReadonly,
+  type KubeObject,
+} from '@kubecache/cache';
 import { SharedInformerFactory, type Deployment } from '@kubecache/client';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -55,7 +60,7 @@ if (kubeconfigPath !== undefined && kubeconfigPath !== '') {
   console.log(`Started the embedded API server at ${server.url}`);
 }
 
-const key = (d: Deployment): string => `${d.metadata?.namespace}/${d.metadata?.name}`;
+const key = (d: DeepReadonly<Deployment>): string => `${d.metadata?.namespace}/${d.metadata?.name}`;
 const seen: string[] = [];
 const waiters: { match: string; resolve: () => void }[] = [];
 function record(line: string): void {

@@ -17,7 +17,7 @@ import {
   type TypedResource,
 } from '@kubecache/client';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject } from '@kubecache/cache';
+import type { DeepReadonly, KubeObject } from '@kubecache/cache';
 
 const require = createRequire(import.meta.url);
 
@@ -122,12 +122,13 @@ describe('typed accessors over HTTP', () => {
         'core/v1/nodes': true,
         'core/v1/pods[ns=default]': true,
       });
-      const node: Node = nodes.lister().get('node-1');
-      const pod: Pod = pods.lister().namespace('default').get('web');
+      const node: DeepReadonly<Node> = nodes.lister().get('node-1');
+      const pod: DeepReadonly<Pod> = pods.lister().namespace('default').get('web');
       assert.equal(node.metadata?.name, 'node-1');
       assert.equal(pod.spec?.nodeName, node.metadata?.name);
       // The accessor's element type is the named wire type (a compile-time check).
-      const jobs: () => readonly Job[] = () => factory.batch.v1.jobs().lister().list();
+      const jobs: () => readonly DeepReadonly<Job>[] = () =>
+        factory.batch.v1.jobs().lister().list();
       assert.equal(typeof jobs, 'function');
     } finally {
       ac.abort();

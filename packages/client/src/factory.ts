@@ -50,6 +50,13 @@ export interface SharedInformerFactoryOptions {
   /** Applied to every object before it is cached (e.g. `stripManagedFields`). */
   readonly transform?: <T extends KubeObject>(obj: T) => T;
   readonly clock?: Clock;
+  /**
+   * Deep-freeze every cached object, so a write that gets past the read-only types (a cast, plain
+   * JavaScript) throws instead of silently changing what every other reader sees. Costs a walk of
+   * each object as it is stored. Default: off, or on when the environment has
+   * `KUBECACHE_FREEZE=1` (turn it on in test suites).
+   */
+  readonly freeze?: boolean;
   /** Reflector tuning (page size, backoff, streaming lists, ...). */
   readonly reflector?: Partial<Omit<ReflectorOptions<KubeObject>, 'listerWatcher' | 'store'>>;
   /**
@@ -447,6 +454,7 @@ export class SharedInformerFactory {
         listerWatcher: lw,
         resyncPeriodMs,
         logger: this.#logger,
+        freeze: o.freeze ?? process.env['KUBECACHE_FREEZE'] === '1',
         ...(transform === undefined ? {} : { transform }),
         ...(o.clock === undefined ? {} : { clock: o.clock }),
         ...(onError === undefined
