@@ -1,5 +1,6 @@
 export { startApiServer } from './server.js';
 export type { ApiServer, ApiServerOptions } from './server.js';
+export type { ShardSelectorMode } from './selectors.js';
 export type { ListRef, ObjectRef, ObjectStore } from './object-store.js';
 export type { ServerStats } from './stats.js';
 export { FaultInjector } from './faults.js';

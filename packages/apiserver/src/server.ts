@@ -52,6 +52,7 @@ import type { ObjectStore } from './object-store.js';
 import { handleRequest } from './request.js';
 import { ResourceRegistry } from './resources.js';
 import { sendStatus } from './response.js';
+import type { ShardSelectorMode } from './selectors.js';
 import { createStats } from './stats.js';
 import type { ServerStats } from './stats.js';
 import { toStatusError } from './status.js';
@@ -123,6 +124,13 @@ export interface ApiServerOptions {
   readonly objects?: readonly KubeObject[];
   /** Creating a namespaced object over HTTP in a missing namespace is 404 (default true, as on the real server). */
   readonly strictNamespaces?: boolean;
+  /**
+   * What LIST and WATCH do with KEP-5866's `shardSelector` parameter (default `honour`): filter
+   * by it and echo it in the list's `metadata.shardInfo`, or `ignore` it entirely (no parsing, no
+   * `shardInfo`) as a server before v1.36 or with the `ShardedListAndWatch` gate off does. The
+   * server's `shardSelector` property changes it at run time.
+   */
+  readonly shardSelector?: ShardSelectorMode;
   /** Closes the server when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -155,6 +163,11 @@ export interface ApiServer extends ObjectStore {
   readonly storage: ObjectStore;
   /** Request counters, handy for asserting what a client did. */
   readonly stats: ServerStats;
+  /**
+   * Whether `shardSelector` is honoured or ignored (see {@link ApiServerOptions.shardSelector});
+   * assignable, taking effect for the next LIST or WATCH (open watches keep what they began with).
+   */
+  shardSelector: ShardSelectorMode;
   /** Stops the server, dropping every connection. */
   close(): Promise<void>;
 }
@@ -176,6 +189,7 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
   readonly faults: FaultInjector;
   readonly stats: ServerStats;
   readonly storage: ObjectStore = this;
+  shardSelector: ShardSelectorMode;
   readonly #options: ApiServerOptions;
   readonly #context: ServerContext;
   readonly #sockets = new Set<Socket>();
@@ -193,6 +207,7 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
   constructor(options: ApiServerOptions) {
     super(new ResourceRegistry(), new Storage({ historySize: options.historySize }));
     this.#options = options;
+    this.shardSelector = options.shardSelector ?? 'honour';
     this.auth = new Authorizer(options.auth?.rules);
     this.hub = new WatchHub({
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
@@ -232,6 +247,7 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
     const options = this.#options;
     const token = (): string | undefined => this.token;
     const port = (): number => this.port;
+    const shardSelector = (): ShardSelectorMode => this.shardSelector;
     return {
       registry: this.registry,
       db: this.db,
@@ -252,6 +268,9 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
       },
       get serverAddress() {
         return `${options.host ?? '127.0.0.1'}:${port()}`;
+      },
+      get shardSelector() {
+        return shardSelector();
       },
     };
   }
