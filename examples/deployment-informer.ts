@@ -12,12 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { startApiServer, type ApiServer } from '@kubecache/apiserver';
-import {
-  DeletedFinalStateUnknown,
-  describeError,
-  type DeepReadonly,
-  type KubeObject,
-} from '@kubecache/cache';
+import { DeletedFinalStateUnknown, describeError, type DeepReadonly } from '@kubecache/cache';
 import { SharedInformerFactory, type Deployment } from '@kubecache/client';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -54,7 +49,7 @@ if (kubeconfigPath !== undefined && kubeconfigPath !== '') {
       deployment('default', 'api', 3),
       deployment('default', 'worker', 1),
       deployment('kube-system', 'coredns', 2),
-    ] as KubeObject[],
+    ],
   });
   kc.loadFromString(server.kubeconfigYaml);
   console.log(`Started the embedded API server at ${server.url}`);
@@ -125,7 +120,7 @@ for (const d of [...inDefault].sort((a, b) =>
 
 if (server !== undefined && process.exitCode === undefined) {
   const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'demo' };
-  server.create(deployment('default', 'demo', 1) as KubeObject);
+  server.create(deployment('default', 'demo', 1));
   await printed('Deployment CREATED: default/demo');
   server.patch(ref, { spec: { replicas: 3 } });
   await printed('Deployment UPDATED: default/demo');

@@ -120,8 +120,12 @@ export interface ApiServerOptions {
   readonly historySize?: number;
   /** Request body limit in bytes (default 3 MiB, like the real server); larger bodies get 413. */
   readonly maxBodyBytes?: number;
-  /** Objects to create at start (namespaces are created on demand). */
-  readonly objects?: readonly KubeObject[];
+  /**
+   * Objects to create at start (namespaces are created on demand). Any fields beyond
+   * `apiVersion`, `kind` and `metadata` (`spec`, `data`, …) are welcome, so fixture literals
+   * type-check as they are.
+   */
+  readonly objects?: readonly (KubeObject | (KubeObject & { readonly [field: string]: unknown }))[];
   /** Creating a namespaced object over HTTP in a missing namespace is 404 (default true, as on the real server). */
   readonly strictNamespaces?: boolean;
   /**

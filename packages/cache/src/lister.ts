@@ -127,6 +127,24 @@ export class Lister<T extends KubeObject> {
     return readonlyOrUndefined(this.#indexer.getByKey(name));
   }
 
+  /**
+   * Objects whose index `indexName` has `value` (a custom index added with `indexers`, or
+   * `namespace`). Throws `IndexNotFoundError` for an unknown index.
+   *
+   * @example
+   * ```ts
+   * const onNode = podLister.byIndex('byNode', 'node-1');
+   * ```
+   */
+  byIndex(indexName: string, value: string): DeepReadonly<T>[] {
+    return readonlyAll(this.#indexer.byIndex(indexName, value));
+  }
+
+  /** The values index `indexName` currently holds (e.g. every node that has pods). */
+  indexValues(indexName: string): string[] {
+    return this.#indexer.listIndexFuncValues(indexName);
+  }
+
   /** Queries scoped to namespace `ns`. */
   namespace(ns: string): NamespaceLister<T> {
     return new NamespaceLister(this.#indexer, ns, this.#resource);
