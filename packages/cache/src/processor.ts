@@ -45,6 +45,10 @@
  * @module
  */
 import { DeletedFinalStateUnknown } from './keys.js';
+import type { DeepReadonly } from './types.js';
+
+/** Handlers get the cached object itself, typed read-only: it is shared by every reader. */
+const shared = <T>(obj: T): DeepReadonly<T> => obj as unknown as DeepReadonly<T>;
 
 /**
  * Default capacity of a registration's buffer before it is compacted.
@@ -112,11 +116,11 @@ export type Notification<T> =
  */
 export interface ResourceEventHandler<T> {
   /** A new object, or (with `isInInitialList`) one already present at the initial list / registration. */
-  onAdd?(obj: T, isInInitialList: boolean): unknown;
+  onAdd?(obj: DeepReadonly<T>, isInInitialList: boolean): unknown;
   /** A changed object; periodic resyncs deliver `onUpdate(obj, obj)`. */
-  onUpdate?(oldObj: T, newObj: T): unknown;
+  onUpdate?(oldObj: DeepReadonly<T>, newObj: DeepReadonly<T>): unknown;
   /** A deleted object, or a tombstone when the deletion was only noticed by a relist. */
-  onDelete?(obj: T | DeletedFinalStateUnknown<T>): unknown;
+  onDelete?(obj: DeepReadonly<T> | DeletedFinalStateUnknown<DeepReadonly<T>>): unknown;
 }
 
 /**
@@ -143,7 +147,11 @@ export type HandlerErrorHook = (
 export interface HandlerOptions {
   /** Name used in error reports (default `handler-<n>`). */
   readonly name?: string;
-  /** Resync period of this handler: every period it gets `onUpdate(obj, obj)` for every cached object. 0/undefined: the informer's default; values under 1 s are raised to 1 s. */
+  /**
+   * Resync period of this handler: every period it gets `onUpdate(obj, obj)` for every cached
+   * object. Omitted: the informer's default. 0: no resync for this handler, whatever the default
+   * (client-go's meaning). Values under 1 s are raised to 1 s.
+   */
   readonly resyncPeriodMs?: number;
   /** Pending notifications before the buffer is compacted per key (default {@link DEFAULT_BUFFER_CAPACITY}). */
   readonly bufferCapacity?: number;
@@ -208,6 +216,9 @@ export class Listener<T> implements HandlerRegistration {
   #state: 'idle' | 'scheduled' | 'waiting' = 'idle';
   #removed = false;
   #drainWaiters: (() => void)[] = [];
+  /** Clock time the buffer last went from empty to non-empty (for lag); read only when asked. */
+  #pendingSince = 0;
+  readonly #now: (() => number) | undefined;
   /** Set by the processor: unregisters this listener. */
   onRemove: ((l: Listener<T>) => void) | undefined;
 
@@ -216,8 +227,10 @@ export class Listener<T> implements HandlerRegistration {
     options: HandlerOptions & { readonly name: string },
     onError: HandlerErrorHook,
     informerSynced: () => boolean,
+    now?: () => number,
   ) {
     this.name = options.name;
+    this.#now = now;
     this.#handler = handler;
     this.#onAdd = handler.onAdd;
     this.#onUpdate = handler.onUpdate;
@@ -244,6 +257,16 @@ export class Listener<T> implements HandlerRegistration {
     return this.#informerSynced() && this.#initialPending === 0;
   }
 
+  /**
+   * How long this listener has had undelivered notifications, on the clock given to the
+   * constructor: measured from when its buffer last became non-empty, so an upper bound of the
+   * oldest pending notification's age. 0 when nothing is pending or no clock was given.
+   */
+  lagMs(): number {
+    if (this.#now === undefined || (this.#count === 0 && this.#state !== 'waiting')) return 0;
+    return Math.max(0, this.#now() - this.#pendingSince);
+  }
+
   remove(): void {
     if (this.#removed) return;
     this.#removed = true;
@@ -266,6 +289,9 @@ export class Listener<T> implements HandlerRegistration {
    */
   push(n: Notification<T>): boolean {
     if (this.#removed) return false;
+    if (this.#count === 0 && this.#state !== 'waiting' && this.#now !== undefined) {
+      this.#pendingSince = this.#now();
+    }
     if (this.#count === this.#compactAt) this.#compact();
     if (this.#count === this.#ring.length) this.#grow();
     this.#ring[(this.#head + this.#count) & this.#mask] = n;
@@ -367,14 +393,18 @@ export class Listener<T> implements HandlerRegistration {
           case 'add':
             if (n.isInInitialList) this.#initialPending--;
             if (this.#onAdd !== undefined)
-              result = this.#onAdd.call(this.#handler, n.obj, n.isInInitialList);
+              result = this.#onAdd.call(this.#handler, shared(n.obj), n.isInInitialList);
             break;
           case 'update':
             if (this.#onUpdate !== undefined)
-              result = this.#onUpdate.call(this.#handler, n.oldObj, n.newObj);
+              result = this.#onUpdate.call(this.#handler, shared(n.oldObj), shared(n.newObj));
             break;
           default:
-            if (this.#onDelete !== undefined) result = this.#onDelete.call(this.#handler, n.obj);
+            if (this.#onDelete !== undefined)
+              result = this.#onDelete.call(
+                this.#handler,
+                n.obj as unknown as DeepReadonly<T> | DeletedFinalStateUnknown<DeepReadonly<T>>,
+              );
         }
       } catch (err) {
         this.#report(err, n.kind);

@@ -7,18 +7,24 @@
  * waits until every handler has delivered what was buffered.
  */
 import {
+  consoleLogger,
+  describeError,
+  KubecacheError,
   Lister,
   SharedIndexInformer,
   type Clock,
+  type InformerHealth,
+  type Logger,
   type Indexers,
   type InformerErrorContext,
   type KubeObject,
   type ReflectorOptions,
 } from '@kubecache/cache';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { DiscoveringListerWatcher } from './discovery.js';
 import { KubeListerWatcher, type ResourceRef } from './kube-lister-watcher.js';
 import {
-  resources,
+  builtinResources,
   type DynamicObject,
   type PartialObjectMetadata,
   type TypedResource,
@@ -44,9 +50,21 @@ export interface SharedInformerFactoryOptions {
   /** Applied to every object before it is cached (e.g. `stripManagedFields`). */
   readonly transform?: <T extends KubeObject>(obj: T) => T;
   readonly clock?: Clock;
+  /**
+   * Deep-freeze every cached object, so a write that gets past the read-only types (a cast, plain
+   * JavaScript) throws instead of silently changing what every other reader sees. Costs a walk of
+   * each object as it is stored. Default: off, or on when the environment has
+   * `KUBECACHE_FREEZE=1` (turn it on in test suites).
+   */
+  readonly freeze?: boolean;
   /** Reflector tuning (page size, backoff, streaming lists, ...). */
   readonly reflector?: Partial<Omit<ReflectorOptions<KubeObject>, 'listerWatcher' | 'store'>>;
-  /** Handler and watch errors of every informer. */
+  /**
+   * Where every informer's default error report goes: one line per failure (see
+   * `SharedIndexInformer`). Default {@link consoleLogger}. pino loggers fit as they are.
+   */
+  readonly logger?: Logger;
+  /** Every failure of every informer, once each (replaces the logging). */
   readonly onError?: (
     error: unknown,
     context: InformerErrorContext & { readonly informer: string },
@@ -86,6 +104,100 @@ export interface InformerPair<T extends KubeObject> {
   lister(): Lister<T>;
 }
 
+/**
+ * The factory's health: `ready` when every started informer has synced and none has stopped.
+ *
+ * @example
+ * ```ts
+ * const { ready, informers } = factory.health();
+ * ```
+ */
+export interface FactoryHealth {
+  readonly ready: boolean;
+  /** By informer id (`group/version/resource` plus its options). */
+  readonly informers: Readonly<Record<string, InformerHealth>>;
+}
+
+/**
+ * `waitForCacheSync` found informers that stopped for good before they synced (a spent retry
+ * budget). `code` is `'CacheSyncFailed'`; `failures` names each with its terminal error.
+ *
+ * @example
+ * ```ts
+ * try { await factory.waitForCacheSync(signal); } catch (err) {
+ *   if (err instanceof CacheSyncError) for (const f of err.failures) console.error(f.informer, f.error.message);
+ * }
+ * ```
+ */
+export class CacheSyncError extends KubecacheError {
+  readonly failures: readonly { readonly informer: string; readonly error: Error }[];
+  /** What did sync, as `waitForCacheSync` would have answered. */
+  readonly synced: Readonly<Record<string, boolean>>;
+
+  constructor(
+    failures: readonly { readonly informer: string; readonly error: Error }[],
+    synced: Readonly<Record<string, boolean>>,
+  ) {
+    const first = failures[0]!;
+    super(
+      'CacheSyncFailed',
+      `${failures.length} informer(s) stopped before syncing; ${first.informer}: ${describeError(first.error)}`,
+      { cause: first.error },
+    );
+    this.failures = failures;
+    this.synced = synced;
+  }
+}
+
+/**
+ * One informer of a factory, as {@link SharedInformerFactory.informers} lists it.
+ *
+ * @example
+ * ```ts
+ * for (const { id, informer } of factory.informers()) console.log(id, informer.hasSynced());
+ * ```
+ */
+export interface FactoryInformer {
+  readonly id: string;
+  readonly informer: SharedIndexInformer<KubeObject>;
+}
+
+type BuiltinResources = typeof builtinResources;
+
+/**
+ * The typed accessors of one group version: `pods()` → `InformerPair<Pod>`.
+ *
+ * @example
+ * ```ts
+ * const coreV1: VersionInformers<BuiltinResources['core']['v1']> = factory.core.v1;
+ * ```
+ */
+export type VersionInformers<R> = {
+  readonly [K in keyof R]: R[K] extends TypedResource<infer T> ? () => InformerPair<T> : never;
+};
+
+/**
+ * The typed accessors of one API group, by version.
+ *
+ * @example
+ * ```ts
+ * const autoscaling: GroupInformers<BuiltinResources['autoscaling']> = factory.autoscaling; // .v1, .v2
+ * ```
+ */
+export type GroupInformers<G> = { readonly [V in keyof G]: VersionInformers<G[V]> };
+
+/**
+ * Every built-in group's accessors, as the factory has them (`factory.batch.v1.jobs()`).
+ *
+ * @example
+ * ```ts
+ * const jobs = (f: BuiltinInformers) => f.batch.v1.jobs().lister().list();
+ * ```
+ */
+export type BuiltinInformers = {
+  readonly [G in keyof BuiltinResources]: GroupInformers<BuiltinResources[G]>;
+};
+
 interface Entry {
   readonly id: string;
   readonly informer: SharedIndexInformer<KubeObject>;
@@ -119,12 +231,52 @@ export class SharedInformerFactory {
   readonly #kc: KubeConfig;
   readonly #options: SharedInformerFactoryOptions;
   readonly #entries = new Map<string, Entry>();
+  readonly #logger: Logger;
+  /** Terminal errors of informers whose run rejected. */
+  readonly #terminal = new Map<string, Error>();
   #controller: AbortController | undefined;
   #shutdown = false;
 
   constructor(kubeConfig: KubeConfig, options: SharedInformerFactoryOptions = {}) {
     this.#kc = kubeConfig;
     this.#options = options;
+    this.#logger = options.logger ?? consoleLogger();
+    const pair = (ref: TypedResource<KubeObject>) => () => this.#pair(ref);
+    const mapValues = <V, R>(o: Record<string, V>, f: (v: V) => R): Record<string, R> =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+    Object.assign(
+      this,
+      mapValues(
+        builtinResources,
+        (versions: Record<string, Record<string, TypedResource<KubeObject>>>) =>
+          mapValues(versions, (byPlural) => mapValues(byPlural, pair)),
+      ),
+    );
+  }
+
+  /** Every informer this factory created so far, in creation order. */
+  informers(): readonly FactoryInformer[] {
+    return [...this.#entries.values()].map((e) => ({ id: e.id, informer: e.informer }));
+  }
+
+  /**
+   * Health of every informer (see `SharedIndexInformer.health`); `ready` when every started one
+   * has synced and none has stopped. For a readiness probe.
+   *
+   * @example
+   * ```ts
+   * http.createServer((_req, res) => { const h = factory.health(); res.writeHead(h.ready ? 200 : 503).end(JSON.stringify(h)); });
+   * ```
+   */
+  health(): FactoryHealth {
+    const informers: Record<string, InformerHealth> = {};
+    let ready = true;
+    for (const e of this.#entries.values()) {
+      const h = e.informer.health();
+      informers[e.id] = h;
+      if (e.run !== undefined && !h.ready) ready = false;
+    }
+    return { ready, informers };
   }
 
   /**
@@ -146,7 +298,12 @@ export class SharedInformerFactory {
     return this.#entry(resource, options).lister as unknown as Lister<T>;
   }
 
-  /** A dynamic informer/lister pair for a resource known at runtime (e.g. a CRD). */
+  /**
+   * A dynamic informer/lister pair for a resource known at runtime (e.g. a CRD). Without
+   * `namespaced` in `ref`, kind and scope come from the server's discovery documents at the
+   * first list; a resource the server does not serve (yet) fails with `ResourceNotServedError`
+   * and is retried until it is, then syncs without a restart.
+   */
   forResource<T extends KubeObject = DynamicObject>(
     ref: ResourceRef,
     options: InformerForOptions<T> = {},
@@ -162,34 +319,27 @@ export class SharedInformerFactory {
     return this.#pair<PartialObjectMetadata>(ref, { ...options, metadataOnly: true });
   }
 
-  /** Typed accessors of `apps/v1`. */
-  readonly apps = {
-    v1: {
-      deployments: () => this.#pair(resources.deployments),
-      replicasets: () => this.#pair(resources.replicasets),
-      statefulsets: () => this.#pair(resources.statefulsets),
-      daemonsets: () => this.#pair(resources.daemonsets),
-    },
-  };
-
-  /** Typed accessors of the core group `v1`. */
-  readonly core = {
-    v1: {
-      pods: () => this.#pair(resources.pods),
-      configmaps: () => this.#pair(resources.configmaps),
-      secrets: () => this.#pair(resources.secrets),
-      services: () => this.#pair(resources.services),
-      namespaces: () => this.#pair(resources.namespaces),
-      events: () => this.#pair(resources.events),
-    },
-  };
-
-  /** Typed accessors of `coordination.k8s.io/v1`. */
-  readonly coordination = {
-    v1: {
-      leases: () => this.#pair(resources.leases),
-    },
-  };
+  // Typed accessors of every built-in group, derived from `builtinResources` (see
+  // `BuiltinInformers`); declared here, assigned in the constructor.
+  declare readonly core: BuiltinInformers['core'];
+  declare readonly apps: BuiltinInformers['apps'];
+  declare readonly batch: BuiltinInformers['batch'];
+  declare readonly autoscaling: BuiltinInformers['autoscaling'];
+  declare readonly networking: BuiltinInformers['networking'];
+  declare readonly policy: BuiltinInformers['policy'];
+  declare readonly rbac: BuiltinInformers['rbac'];
+  declare readonly storage: BuiltinInformers['storage'];
+  declare readonly discovery: BuiltinInformers['discovery'];
+  declare readonly coordination: BuiltinInformers['coordination'];
+  declare readonly events: BuiltinInformers['events'];
+  declare readonly scheduling: BuiltinInformers['scheduling'];
+  declare readonly node: BuiltinInformers['node'];
+  declare readonly certificates: BuiltinInformers['certificates'];
+  declare readonly admissionregistration: BuiltinInformers['admissionregistration'];
+  declare readonly apiextensions: BuiltinInformers['apiextensions'];
+  declare readonly apiregistration: BuiltinInformers['apiregistration'];
+  declare readonly flowcontrol: BuiltinInformers['flowcontrol'];
+  declare readonly resource: BuiltinInformers['resource'];
 
   /**
    * Starts every informer not yet running; informers requested later start at once. Stops them
@@ -211,13 +361,24 @@ export class SharedInformerFactory {
 
   /**
    * Waits until every started informer has synced, or `signal` aborts. Resolves with one entry per
-   * informer (`group/version/resource` plus its options) telling whether it synced.
+   * informer (`group/version/resource` plus its options) telling whether it synced. Rejects with
+   * a {@link CacheSyncError} naming the reasons when informers stopped for good before syncing
+   * (a spent retry budget), so a program never waits on a sync that cannot come.
    */
   async waitForCacheSync(signal?: AbortSignal): Promise<Record<string, boolean>> {
     const started = [...this.#entries.values()].filter((e) => e.run !== undefined);
     const results = await Promise.all(started.map((e) => e.informer.waitForSync(signal)));
     const out: Record<string, boolean> = {};
     started.forEach((e, i) => (out[e.id] = results[i] ?? false));
+    // The informer is stopped before its run promise settles: let the rejection land first.
+    if (started.some((e, i) => results[i] !== true && e.informer.isStopped())) {
+      await Promise.all(started.map((e) => (e.informer.isStopped() ? e.run : undefined)));
+    }
+    const failures = started.flatMap((e, i) => {
+      const error = this.#terminal.get(e.id);
+      return results[i] !== true && error !== undefined ? [{ informer: e.id, error }] : [];
+    });
+    if (failures.length > 0) throw new CacheSyncError(failures, out);
     return out;
   }
 
@@ -277,16 +438,23 @@ export class SharedInformerFactory {
     const id = extras.length === 0 ? gvr : `${gvr}[${extras.join(',')}]`;
     let entry = this.#entries.get(id);
     if (entry === undefined) {
-      const lw = new KubeListerWatcher<KubeObject>(this.#kc, {
-        resource: ref,
-        ...(namespace === '' ? {} : { namespace }),
-        metadataOnly,
-      });
+      // A ref that does not say its scope (a CRD, a built-in named by hand) is looked up in the
+      // server's discovery documents at the first list, so cluster-scoped resources just work.
+      const lw =
+        ref.namespaced === undefined
+          ? new DiscoveringListerWatcher<KubeObject>(this.#kc, ref, { namespace, metadataOnly })
+          : new KubeListerWatcher<KubeObject>(this.#kc, {
+              resource: ref,
+              ...(namespace === '' ? {} : { namespace }),
+              metadataOnly,
+            });
       const onError = o.onError;
       const informer = new SharedIndexInformer<KubeObject>({
         name: id,
         listerWatcher: lw,
         resyncPeriodMs,
+        logger: this.#logger,
+        freeze: o.freeze ?? process.env['KUBECACHE_FREEZE'] === '1',
         ...(transform === undefined ? {} : { transform }),
         ...(o.clock === undefined ? {} : { clock: o.clock }),
         ...(onError === undefined
@@ -322,9 +490,9 @@ export class SharedInformerFactory {
     const controller = this.#controller;
     if (entry.run !== undefined || controller === undefined) return;
     entry.run = entry.informer.run(controller.signal).catch((err: unknown) => {
-      const onError = this.#options.onError;
-      if (onError !== undefined) onError(err, { source: 'watch', informer: entry.id });
-      else console.error(`kubecache informer ${entry.id} stopped`, err);
+      // The informer has already reported its terminal error through onError or the logger;
+      // keep it for waitForCacheSync and health rather than reporting it a second time.
+      this.#terminal.set(entry.id, err instanceof Error ? err : new Error(String(err)));
     });
   }
 }

@@ -4,5 +4,6 @@ export * from './kube-lister-watcher.js';
 export * from './resources.js';
 export * from './factory.js';
 export * from './write.js';
+export * from './discovery.js';
 export * from './connection-errors.js';
 export * from './kubeconfig.js';
