@@ -7,11 +7,20 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { ApiServer, ApiServerOptions } from '@kubecache/apiserver';
 import { startApiServer } from '@kubecache/apiserver';
-import { ApiStatusError, type KubeObject, type ReflectorError } from '@kubecache/cache';
+import {
+  ApiStatusError,
+  type KubeObject,
+  parseLabelSelector,
+  type ReflectorError,
+  requirement,
+  SelectorParseError,
+  type SelectorOperator,
+} from '@kubecache/cache';
 import type { ResourceRef } from '@kubecache/client';
 import {
   assertReflectorReports,
   cacheOf,
+  causeOf,
   cleanUp,
   kubeConfigOf,
   reported,
@@ -39,6 +48,8 @@ function cm(name: string, namespace = 'default', labels?: Record<string, string>
 function configMaps(s: ApiServer, namespace = 'default'): string[] {
   return serverState(s.list({ apiVersion: 'v1', kind: 'ConfigMap', namespace }));
 }
+
+const ref = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name });
 
 const MYAPPS: ResourceRef = { group: 'my.domain', version: 'v1', resource: 'myapps' };
 
@@ -211,43 +222,74 @@ describe('bad input from the API server', () => {
     );
   });
 
-  it('410 again and again: each watch and list 410 is reported with the relist hint, and the cache converges', async () => {
+  it('410 again and again: each 410 is reported once with the relist hint, consecutive ones back off, and the cache converges', async () => {
     const s = await server();
     for (const n of ['a', 'b', 'c']) s.create(cm(n));
     const run = runInformer(kubeConfigOf(s), { lw: { namespace: 'default' } });
     await until(() => run.informer.hasSynced(), 'the sync', run.clock);
-    await until(() => s.stats.log.some((r) => r.url.includes('watch')), 'the watch');
-    // Watches and lists at a specific RV all answer 410 for a while: compaction storms.
-    s.faults.failNext({
-      status: 410,
-      count: 6,
-      path: '/configmaps',
-      predicate: (r) =>
-        r.query.get('resourceVersion') !== null && r.query.get('resourceVersion') !== '',
-    });
-    s.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' });
-    s.faults.compactHistory();
+    await until(() => run.informer.health().watching, 'the watch', run.clock);
+    const listsBefore = run.informer.stats().lists;
+    // The next five watches are answered 410 Gone (a compaction storm, or a server whose watch
+    // cache keeps restarting): every relist is followed by a watch that is refused again.
+    s.faults.failNext({ status: 410, count: 5, path: '/configmaps', watch: true });
     s.faults.closeWatches();
+    s.delete(ref('a'));
     s.create(cm('d'));
+    await until(
+      () => reported(run.reports, ApiStatusError).filter((e) => e.isGone()).length === 5,
+      'five 410s',
+      run.clock,
+    );
     await until(
       () => JSON.stringify(cacheOf(run.informer)) === JSON.stringify(configMaps(s)),
       () => `convergence: ${cacheOf(run.informer)} vs ${configMaps(s)}`,
       run.clock,
     );
-    const gone = reported(run.reports, ApiStatusError).filter((e) => e.isGone());
-    assert.ok(gone.length >= 3, `${gone.length} 410s reported`);
-    for (const e of gone) {
+    const gone = run.reports.filter((r) => causeOf(r.error, ApiStatusError)?.isGone());
+    assert.equal(gone.length, 5, 'each 410 reported once');
+    for (const r of gone) {
+      const e = causeOf(r.error, ApiStatusError)!;
       assert.equal(e.statusCode, 410);
       assert.match(e.hint!, /too old \(compacted away\): the informer relists/);
+      assert.equal(r.context.source, 'watch');
     }
-    const lists = s.stats.log.filter(
-      (r) => r.url.includes('/configmaps') && !r.url.includes('watch'),
+    // The first 410 is answered by a relist at once; a 410 right after a relist waits a backoff.
+    const delays = gone.map((r) => ('retryInMs' in r.context ? r.context.retryInMs : -1));
+    assert.equal(delays[0], 0);
+    for (const d of delays.slice(1)) assert.ok(d! >= 100, `backoff after a relist: ${delays}`);
+    await until(
+      () => run.informer.stats().lists - listsBefore === 5,
+      'the fifth relist',
+      run.clock,
     );
-    assert.ok(lists.length <= 12, `${lists.length} lists: relists are bounded, not a hot loop`);
+    assert.equal(run.informer.stats().lists - listsBefore, 5, 'one relist per 410, no hot loop');
+    assert.equal(run.outcome.settled, false);
     assertReflectorReports(run.reports);
   });
 
-  it('an invalid label selector: the server 400 is reported with a selector hint', async () => {
+  it('an invalid label selector: refused by the parser and requirement() (typed, with the position), and by the server (400 with a selector hint)', async () => {
+    assert.throws(
+      () => parseLabelSelector('app in (web'),
+      (err: unknown) => {
+        assert.ok(err instanceof SelectorParseError);
+        assert.equal(err.code, 'SelectorParseError');
+        assert.equal(err.input, 'app in (web');
+        assert.ok(err.position >= 0);
+        assert.match(err.message, /^invalid selector "app in \(web" at position \d+: /);
+        return true;
+      },
+    );
+    assert.throws(
+      () => requirement('tier', 'unsupportedOp' as SelectorOperator, []),
+      (err: unknown) => {
+        assert.ok(err instanceof SelectorParseError);
+        assert.match(
+          err.message,
+          /unsupported operator "unsupportedOp": expected one of =, !=, in, notin, exists, !, >, </,
+        );
+        return true;
+      },
+    );
     const s = await server();
     s.create(cm('a', 'default', { app: 'web' }));
     const run = runInformer(kubeConfigOf(s), {

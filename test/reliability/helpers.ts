@@ -6,8 +6,10 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  type Clock,
   FakeClock,
   type InformerErrorContext,
+  type TimerHandle,
   type KubeObject,
   ReflectorError,
   SharedIndexInformer,
@@ -165,7 +167,7 @@ export interface Report {
 
 export interface InformerRun<T extends KubeObject> {
   readonly informer: SharedIndexInformer<T>;
-  readonly clock: FakeClock;
+  readonly clock: SteppableClock;
   readonly reports: Report[];
   /** The run() promise's outcome once it settled. */
   readonly outcome: { settled: boolean; error: unknown };
@@ -181,7 +183,7 @@ export function runInformer<T extends KubeObject = KubeObject>(
   options: {
     lw?: Partial<KubeListerWatcherOptions>;
     informer?: Partial<SharedIndexInformerOptions<T>>;
-    clock?: FakeClock;
+    clock?: SteppableClock;
   } = {},
 ): InformerRun<T> {
   const clock = options.clock ?? new FakeClock(1_000_000);
@@ -223,6 +225,77 @@ export function runInformer<T extends KubeObject = KubeObject>(
   };
 }
 
+/** A test clock `until` can move to its next timer (FakeClock, JumpClock). */
+export interface SteppableClock extends Clock {
+  nextDue(): number | undefined;
+  advance(ms: number): Promise<void>;
+}
+
+/**
+ * A test clock that can also *jump*: `jump(ms)` moves time at once, as when a suspended process
+ * (a paused VM, a laptop lid, SIGSTOP) resumes: every timer that fell due meanwhile fires once,
+ * late, at the new time; a timer set by those callbacks does not fire until its own time comes.
+ * (FakeClock.advance instead replays every intermediate timer, as if time had flowed.)
+ */
+export class JumpClock implements SteppableClock {
+  #now: number;
+  #nextId = 1;
+  #timers = new Map<number, { due: number; callback: () => void }>();
+
+  constructor(startMs = 1_000_000) {
+    this.#now = startMs;
+  }
+  now(): number {
+    return this.#now;
+  }
+  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    const id = this.#nextId++;
+    this.#timers.set(id, { due: this.#now + Math.max(0, delayMs), callback });
+    return { id };
+  }
+  clearTimeout(handle: TimerHandle): void {
+    this.#timers.delete(handle.id);
+  }
+  nextDue(): number | undefined {
+    let min: number | undefined;
+    for (const t of this.#timers.values()) if (min === undefined || t.due < min) min = t.due;
+    return min;
+  }
+  /** Time flows `ms`: due timers fire in order, each at its due time (FakeClock's semantics). */
+  async advance(ms: number): Promise<void> {
+    const target = this.#now + ms;
+    for (;;) {
+      const next = this.#earliest(target);
+      if (next === undefined) break;
+      this.#timers.delete(next[0]);
+      this.#now = Math.max(this.#now, next[1].due);
+      next[1].callback();
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    this.#now = target;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  /** Time jumps `ms` at once: the timers due by then fire once each, late, at the new time. */
+  async jump(ms: number): Promise<void> {
+    this.#now += ms;
+    const due = [...this.#timers].filter(([, t]) => t.due <= this.#now);
+    due.sort((a, b) => a[1].due - b[1].due || a[0] - b[0]);
+    for (const [id, t] of due) {
+      if (!this.#timers.delete(id)) continue;
+      t.callback();
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+  #earliest(limit: number): [number, { due: number; callback: () => void }] | undefined {
+    let best: [number, { due: number; callback: () => void }] | undefined;
+    for (const entry of this.#timers) {
+      if (entry[1].due > limit) continue;
+      if (best === undefined || entry[1].due < best[1].due) best = entry;
+    }
+    return best;
+  }
+}
+
 /**
  * Waits for `cond`, letting real I/O happen and moving the fake clock to its next timer whenever
  * one is pending (a backoff), so retries happen at once in real time but in order on the clock.
@@ -230,7 +303,7 @@ export function runInformer<T extends KubeObject = KubeObject>(
 export async function until(
   cond: () => boolean,
   what: string | (() => string),
-  clock?: FakeClock,
+  clock?: SteppableClock,
   timeoutMs = 8000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
