@@ -5,8 +5,8 @@
 // that `npm ci` on this repository filled). There a TypeScript program and the README examples
 // type-check against the installed types, the program runs on the pinned Node (type stripping)
 // against the embedded API server, and the `kubecache-apiserver` command serves. When the machine
-// also has a Node older than the client's floor, the packages that declare they support it run
-// on it.
+// also has a Node older than the client's floor (a system Node on PATH, or the binary named by
+// KUBECACHE_OLDER_NODE), the packages whose `engines` allow it run on it.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import {
