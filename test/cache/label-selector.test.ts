@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   everything,
   type LabelSelectorObject,
+  type SelectorOperator,
   labelSelectorFromObject,
   nothing,
   parseLabelSelector,
@@ -262,6 +263,14 @@ describe('requirement helpers', () => {
     assert.deepEqual(requirement('a', 'in', ['y', 'x', 'y']).values, ['x', 'y']);
     assert.throws(() => requirement('a', '=', []), SelectorParseError);
     assert.throws(() => requirement('a', '>', ['x']), SelectorParseError);
+    // An operator outside the type (from JavaScript or a cast) is refused when the requirement
+    // is built, naming it, instead of failing later inside matches().
+    assert.throws(
+      () => requirement('x', 'unsupportedOp' as unknown as SelectorOperator, []),
+      (err: unknown) =>
+        err instanceof SelectorParseError &&
+        /unsupported operator "unsupportedOp"/.test(err.message),
+    );
     assert.equal(toLabelSelector('a=b').toString(), 'a=b');
     assert.equal(toLabelSelector(undefined).isEverything(), true);
   });

@@ -329,6 +329,10 @@ function checkRequirement(
         return `for '${operator}' operator, the value must be an integer, not ${JSON.stringify(values[0])}`;
       }
       return undefined;
+    default:
+      // A JavaScript caller (or a cast) can pass anything; refuse it here rather than fail later
+      // inside `matches`.
+      return `unsupported operator ${JSON.stringify(operator)}: expected one of =, !=, in, notin, exists, !, >, <`;
   }
   for (const value of values) {
     const problem = validateLabelValue(value);

@@ -113,7 +113,10 @@ export const silentLogger: Logger = {
  * ```
  */
 export function describeError(error: unknown): string {
-  const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+  const message = (error instanceof Error ? error.message : String(error)).replace(
+    /\s*\n\s*/g,
+    ' ',
+  );
   const hint = errorHint(error);
   return hint === undefined ? message : `${message} (hint: ${hint})`;
 }
@@ -274,7 +277,11 @@ export interface InformerStats {
  */
 export interface InformerObserver {
   /** A list completed and was stored. */
-  listed?(info: { readonly items: number; readonly durationMs: number; readonly relist: boolean }): void;
+  listed?(info: {
+    readonly items: number;
+    readonly durationMs: number;
+    readonly relist: boolean;
+  }): void;
   /** A watch ended (cleanly, broken or aborted). */
   watchEnded?(info: { readonly durationMs: number; readonly events: number }): void;
 }

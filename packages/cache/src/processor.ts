@@ -143,7 +143,11 @@ export type HandlerErrorHook = (
 export interface HandlerOptions {
   /** Name used in error reports (default `handler-<n>`). */
   readonly name?: string;
-  /** Resync period of this handler: every period it gets `onUpdate(obj, obj)` for every cached object. 0/undefined: the informer's default; values under 1 s are raised to 1 s. */
+  /**
+   * Resync period of this handler: every period it gets `onUpdate(obj, obj)` for every cached
+   * object. Omitted: the informer's default. 0: no resync for this handler, whatever the default
+   * (client-go's meaning). Values under 1 s are raised to 1 s.
+   */
   readonly resyncPeriodMs?: number;
   /** Pending notifications before the buffer is compacted per key (default {@link DEFAULT_BUFFER_CAPACITY}). */
   readonly bufferCapacity?: number;
@@ -208,6 +212,9 @@ export class Listener<T> implements HandlerRegistration {
   #state: 'idle' | 'scheduled' | 'waiting' = 'idle';
   #removed = false;
   #drainWaiters: (() => void)[] = [];
+  /** Clock time the buffer last went from empty to non-empty (for lag); read only when asked. */
+  #pendingSince = 0;
+  readonly #now: (() => number) | undefined;
   /** Set by the processor: unregisters this listener. */
   onRemove: ((l: Listener<T>) => void) | undefined;
 
@@ -216,8 +223,10 @@ export class Listener<T> implements HandlerRegistration {
     options: HandlerOptions & { readonly name: string },
     onError: HandlerErrorHook,
     informerSynced: () => boolean,
+    now?: () => number,
   ) {
     this.name = options.name;
+    this.#now = now;
     this.#handler = handler;
     this.#onAdd = handler.onAdd;
     this.#onUpdate = handler.onUpdate;
@@ -244,6 +253,16 @@ export class Listener<T> implements HandlerRegistration {
     return this.#informerSynced() && this.#initialPending === 0;
   }
 
+  /**
+   * How long this listener has had undelivered notifications, on the clock given to the
+   * constructor: measured from when its buffer last became non-empty, so an upper bound of the
+   * oldest pending notification's age. 0 when nothing is pending or no clock was given.
+   */
+  lagMs(): number {
+    if (this.#now === undefined || (this.#count === 0 && this.#state !== 'waiting')) return 0;
+    return Math.max(0, this.#now() - this.#pendingSince);
+  }
+
   remove(): void {
     if (this.#removed) return;
     this.#removed = true;
@@ -266,6 +285,9 @@ export class Listener<T> implements HandlerRegistration {
    */
   push(n: Notification<T>): boolean {
     if (this.#removed) return false;
+    if (this.#count === 0 && this.#state !== 'waiting' && this.#now !== undefined) {
+      this.#pendingSince = this.#now();
+    }
     if (this.#count === this.#compactAt) this.#compact();
     if (this.#count === this.#ring.length) this.#grow();
     this.#ring[(this.#head + this.#count) & this.#mask] = n;

@@ -62,6 +62,7 @@ import {
   ReflectorRetryBudgetExhaustedError,
   type ReflectorStage,
 } from './reflector-errors.js';
+import type { InformerObserver, InformerStats, WatchEventCounts } from './observability.js';
 import type { KubeObject } from './types.js';
 import {
   armStallWatchdog,
@@ -108,14 +109,60 @@ export interface ReflectorOptions<T extends KubeObject> {
   stallTimeoutMs?: number;
   /** Consecutive failures tolerated before giving up with a terminal error. Default: forever. */
   retryBudget?: number;
-  /** Sees every failure, the terminal one included. Must not throw. */
-  onWatchError?: (error: ReflectorError) => void;
+  /**
+   * Sees every failure once, with what the reflector does next; a terminal failure arrives as
+   * one {@link ReflectorRetryBudgetExhaustedError} with `retry.terminal`. Must not throw.
+   */
+  onWatchError?: (error: ReflectorError, retry: RetryInfo) => void;
+  /** Rare lifecycle events (lists stored, watches ended), for metrics. Must not throw. */
+  observer?: InformerObserver;
   /**
    * Called each time the last synced resourceVersion moves (a list, an event or a bookmark was
    * applied). Must not throw. Used by `SharedIndexInformer.waitForResourceVersion`.
    */
   onSyncResourceVersion?: (resourceVersion: string) => void;
 }
+
+/**
+ * What a reflector does after a failure it reports.
+ *
+ * @example
+ * ```ts
+ * onWatchError: (err, retry) => log.warn({ attempt: retry.attempt, retryInMs: retry.retryInMs }, err.message)
+ * ```
+ */
+export interface RetryInfo {
+  /**
+   * Consecutive failures with no progress, this one included. 0 when this one does not count:
+   * the watch had made progress before it broke, a 410 is answered by a relist, or a bad object
+   * was skipped.
+   */
+  readonly attempt: number;
+  /** Milliseconds until the next attempt (0: at once); undefined when terminal. */
+  readonly retryInMs: number | undefined;
+  /** The reflector stopped for good (its retry budget is spent). */
+  readonly terminal: boolean;
+}
+
+/**
+ * A reflector's state for health checks; times are on the reflector's clock.
+ *
+ * @example
+ * ```ts
+ * const { consecutiveFailures, nextRetryAt } = reflector.status();
+ * ```
+ */
+export interface ReflectorStatus {
+  readonly watchingSince: number | undefined;
+  /** Clock time of the last applied list, event or bookmark. */
+  readonly lastEventAt: number | undefined;
+  readonly consecutiveFailures: number;
+  readonly nextRetryAt: number | undefined;
+  readonly lastError: { readonly error: ReflectorError; readonly at: number } | undefined;
+  readonly terminalError: ReflectorRetryBudgetExhaustedError | undefined;
+}
+
+const CONTINUING: RetryInfo = Object.freeze({ attempt: 0, retryInMs: 0, terminal: false });
 
 /**
  * A watch open at least this long, or one that delivered an event, made progress: when it ends
@@ -194,8 +241,20 @@ export class Reflector<T extends KubeObject> {
   readonly #backoff: Backoff;
   readonly #stallTimeoutMs: number;
   readonly #retryBudget: number | undefined;
-  readonly #onError: ((error: ReflectorError) => void) | undefined;
+  readonly #onError: ((error: ReflectorError, retry: RetryInfo) => void) | undefined;
+  readonly #observer: InformerObserver | undefined;
   #streamingList: boolean;
+  // Health and counters: plain fields, read only when asked.
+  #watchingSince: number | undefined;
+  #lastEventAt: number | undefined;
+  #nextRetryAt: number | undefined;
+  #lastError: { readonly error: ReflectorError; readonly at: number } | undefined;
+  #listStartedAt = 0;
+  #lists = 0;
+  #watches = 0;
+  #failureCount = 0;
+  #watchMsClosed = 0;
+  readonly #events: WatchEventCounts = { ADDED: 0, MODIFIED: 0, DELETED: 0, BOOKMARK: 0, ERROR: 0 };
 
   #lastSyncRv = '';
   /** A list came back in more than one page: the server pages this resource. */
@@ -229,6 +288,7 @@ export class Reflector<T extends KubeObject> {
     this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.#retryBudget = options.retryBudget;
     this.#onError = options.onWatchError;
+    this.#observer = options.observer;
     this.#onSyncRv = options.onSyncResourceVersion;
   }
 
@@ -245,6 +305,32 @@ export class Reflector<T extends KubeObject> {
   /** True once the first list (or streaming list) has been written to the store. */
   hasSynced(): boolean {
     return this.#synced;
+  }
+
+  /** Health state (see {@link ReflectorStatus}). */
+  status(): ReflectorStatus {
+    return {
+      watchingSince: this.#watchingSince,
+      lastEventAt: this.#lastEventAt,
+      consecutiveFailures: this.#failures,
+      nextRetryAt: this.#nextRetryAt,
+      lastError: this.#lastError,
+      terminalError: this.#terminal,
+    };
+  }
+
+  /** Counters since construction (see {@link InformerStats}). */
+  stats(): InformerStats {
+    const open = this.#watchingSince === undefined ? 0 : this.#clock.now() - this.#watchingSince;
+    return {
+      lists: this.#lists,
+      relists: Math.max(0, this.#lists - 1),
+      watches: this.#watches,
+      watchRestarts: Math.max(0, this.#watches - 1),
+      failures: this.#failureCount,
+      events: { ...this.#events },
+      watchMsTotal: this.#watchMsClosed + open,
+    };
   }
 
   /** The current phase, for diagnostics. */
@@ -288,10 +374,13 @@ export class Reflector<T extends KubeObject> {
       case 'watch':
         return this.#watch(state.stream, signal);
       case 'backoff':
+        this.#nextRetryAt = this.#clock.now() + state.delayMs;
         try {
           await sleep(this.#clock, state.delayMs, signal);
         } catch {
           return STOPPED;
+        } finally {
+          this.#nextRetryAt = undefined;
         }
         return state.next;
       case 'stopped':
@@ -328,12 +417,24 @@ export class Reflector<T extends KubeObject> {
     });
   }
 
-  #report(error: ReflectorError): void {
+  /** Reports one failure, once, with what happens next. */
+  #report(error: ReflectorError, retry: RetryInfo): void {
+    this.#failureCount++;
+    this.#lastError = { error, at: this.#clock.now() };
     try {
-      this.#onError?.(error);
+      this.#onError?.(error, retry);
     } catch {
       // A throwing hook must not kill the reflector.
     }
+  }
+
+  /** Counts a failure against the retry budget; returns the terminal state when it is spent. */
+  #countFailure(error: ReflectorError): ReflectorState<T> | undefined {
+    this.#failures++;
+    if (this.#retryBudget === undefined || this.#failures <= this.#retryBudget) return undefined;
+    this.#terminal = new ReflectorRetryBudgetExhaustedError(error, this.#failures);
+    this.#report(this.#terminal, { attempt: this.#failures, retryInMs: undefined, terminal: true });
+    return STOPPED;
   }
 
   /**
@@ -350,15 +451,16 @@ export class Reflector<T extends KubeObject> {
    * `retry`. `waitMs` overrides the backoff (Retry-After).
    */
   #fail(error: ReflectorError, retry: ReflectorState<T>, waitMs?: number): ReflectorState<T> {
-    this.#report(error);
-    this.#failures++;
-    if (this.#retryBudget !== undefined && this.#failures > this.#retryBudget) {
-      this.#terminal = new ReflectorRetryBudgetExhaustedError(error, this.#failures);
-      this.#report(this.#terminal);
-      return STOPPED;
-    }
+    const terminal = this.#countFailure(error);
+    if (terminal !== undefined) return terminal;
     const delayMs = waitMs ?? retryAfterMs(error.cause) ?? this.#backoff.next();
+    this.#report(error, { attempt: this.#failures, retryInMs: delayMs, terminal: false });
     return { phase: 'backoff', delayMs, next: retry };
+  }
+
+  /** Reports a failure that is answered at once without counting against the budget. */
+  #recovered(error: ReflectorError): void {
+    this.#report(error, { ...CONTINUING, attempt: this.#failures });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -369,6 +471,7 @@ export class Reflector<T extends KubeObject> {
     signal: AbortSignal,
   ): Promise<ReflectorState<T>> {
     const continuing = state.continueToken !== undefined;
+    if (!continuing && state.items.length === 0) this.#listStartedAt = this.#clock.now();
     let page;
     try {
       page = await this.#lw.list({
@@ -386,7 +489,7 @@ export class Reflector<T extends KubeObject> {
         if (continuing) {
           // The continue token expired mid-list (the snapshot fell out of history): start
           // over with one unpaged list at the originally requested RV, as client-go's pager.
-          this.#report(
+          this.#recovered(
             this.#error('list', err, 'continue token expired, falling back to a full list'),
           );
           return { phase: 'list', requestedRv: state.requestedRv, paged: false, items: [] };
@@ -394,7 +497,7 @@ export class Reflector<T extends KubeObject> {
         if (state.requestedRv !== '') {
           // Our RV is unknown to the server: a consistent read ("") always works.
           this.#rvUnavailable = true;
-          this.#report(
+          this.#recovered(
             this.#error(
               'list',
               err,
@@ -435,7 +538,15 @@ export class Reflector<T extends KubeObject> {
     this.#onSyncRv?.(rv);
     this.#rvUnavailable = false;
     this.#synced = true;
+    this.#lists++;
+    const now = this.#clock.now();
+    this.#lastEventAt = now;
     this.#progress();
+    this.#observe('listed', {
+      items: items.length,
+      durationMs: now - this.#listStartedAt,
+      relist: this.#lists > 1,
+    });
     return undefined;
   }
 
@@ -454,6 +565,7 @@ export class Reflector<T extends KubeObject> {
     );
     const timeoutSeconds = watchTimeoutSeconds(this.#random);
     this.#lastActivity = this.#clock.now();
+    this.#watches++;
     const open: OpenWatch<T> = {
       iterator: undefined as unknown as AsyncIterator<WatchEvent<T>>,
       controller,
@@ -476,6 +588,7 @@ export class Reflector<T extends KubeObject> {
         open.opened = true;
         this.#watching = true;
         this.#lastActivity = this.#clock.now();
+        this.#watchingSince = this.#lastActivity;
       },
       onBytes: () => {
         this.#lastActivity = this.#clock.now();
@@ -500,6 +613,12 @@ export class Reflector<T extends KubeObject> {
   }
 
   #close(open: OpenWatch<T>): void {
+    if (this.#watchingSince !== undefined) {
+      const durationMs = this.#clock.now() - this.#watchingSince;
+      this.#watchMsClosed += durationMs;
+      this.#watchingSince = undefined;
+      this.#observe('watchEnded', { durationMs, events: open.events });
+    }
     this.#watching = false;
     if (!open.controller.signal.aborted) open.controller.abort();
     // Release the iterator's resources; it is aborted, so this settles promptly.
@@ -513,7 +632,20 @@ export class Reflector<T extends KubeObject> {
     return watchFailureStage(err, open.opened);
   }
 
-  /** Applies one event to the store; returns false for ERROR (handled by the caller). */
+  #observe<K extends keyof InformerObserver>(
+    kind: K,
+    info: Parameters<NonNullable<InformerObserver[K]>>[0],
+  ): void {
+    const observer = this.#observer;
+    if (observer === undefined) return;
+    try {
+      (observer[kind] as ((i: typeof info) => void) | undefined)?.call(observer, info);
+    } catch {
+      // Metrics must never break the reflector.
+    }
+  }
+
+  /** Applies one event to the store (ERROR events are handled by the caller). */
   #apply(event: WatchEvent<T>): void {
     switch (event.type) {
       case 'ADDED':
@@ -530,6 +662,10 @@ export class Reflector<T extends KubeObject> {
       case 'ERROR':
         throw statusError(event.object);
     }
+  }
+
+  /** Moves the last synced RV to `event`'s (after it was applied, or skipped as unstorable). */
+  #advance(event: WatchEvent<T>): void {
     const rv = event.object.metadata?.resourceVersion;
     if (rv) {
       this.#lastSyncRv = rv;
@@ -546,18 +682,14 @@ export class Reflector<T extends KubeObject> {
       if (isTooLargeResourceVersion(err)) this.#rvUnavailable = true;
       this.#goneStreak++;
       if (this.#goneStreak > 1) return this.#fail(error, this.#listState());
-      this.#report(error);
+      this.#recovered(error);
       return this.#listState();
     }
     if (open.stalled !== undefined) {
       // A dead connection: reconnect at once (a down server then fails fast and backs off).
-      this.#report(error);
-      this.#failures++;
-      if (this.#retryBudget !== undefined && this.#failures > this.#retryBudget) {
-        this.#terminal = new ReflectorRetryBudgetExhaustedError(error, this.#failures);
-        this.#report(this.#terminal);
-        return STOPPED;
-      }
+      const terminal = this.#countFailure(error);
+      if (terminal !== undefined) return terminal;
+      this.#report(error, { attempt: this.#failures, retryInMs: 0, terminal: false });
       return { phase: 'watch' };
     }
     if (open.events > 0 || this.#clock.now() - open.openedAt >= HEALTHY_WATCH_MS) {
@@ -565,8 +697,8 @@ export class Reflector<T extends KubeObject> {
       // server): reconnect from the last RV at once, as client-go does. Backoff is for failures
       // that make no progress; counting every cut as one more would climb to 30 s and leave the
       // cache behind under frequent cuts.
-      this.#report(error);
       this.#progress();
+      this.#recovered(error);
       return { phase: 'watch' };
     }
     return this.#fail(error, { phase: 'watch' });
@@ -586,6 +718,7 @@ export class Reflector<T extends KubeObject> {
         const r = await it.next();
         if (r.done) break;
         const event = r.value;
+        this.#events[event.type]++;
         if (event.type === 'ERROR') {
           stage = 'watch-event';
           failure = statusError(event.object);
@@ -594,12 +727,14 @@ export class Reflector<T extends KubeObject> {
         try {
           this.#apply(event);
         } catch (err) {
-          stage = 'watch-event';
-          failure = err;
-          break;
+          // client-go's rule: an object the store refuses is reported and skipped, and the
+          // watch goes on past it. Re-watching would only deliver the same object again.
+          this.#recovered(this.#error('watch-event', err, `store rejected ${describe(event)}`));
         }
+        this.#advance(event);
         open.events++;
         this.#lastActivity = this.#clock.now();
+        this.#lastEventAt = this.#lastActivity;
         if (this.#failures !== 0 || this.#backoff.attempt !== 0) this.#progress();
         this.#goneStreak = 0;
       }
@@ -643,9 +778,10 @@ export class Reflector<T extends KubeObject> {
     // Only ADDED is expected before the end bookmark; anything else switches to a keyed map.
     let byKey: Map<string, T> | undefined;
     const keyOf = (o: T): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+    this.#listStartedAt = this.#clock.now();
     const unsupported = (err: unknown, what: string): ReflectorState<T> => {
       this.#streamingList = false;
-      this.#report(this.#error(open.opened ? 'watch-stream' : 'watch-start', err, what));
+      this.#recovered(this.#error(open.opened ? 'watch-stream' : 'watch-start', err, what));
       return this.#listState();
     };
     try {
@@ -704,7 +840,7 @@ export class Reflector<T extends KubeObject> {
       }
       if (isGone(err) || isTooLargeResourceVersion(err)) {
         this.#rvUnavailable = true;
-        this.#report(this.#error('watch-start', err, 'streaming list RV unavailable'));
+        this.#recovered(this.#error('watch-start', err, 'streaming list RV unavailable'));
         return { phase: 'stream-list' };
       }
       // Transient: LIST this time (making progress beats insisting), stream again next relist.
@@ -719,4 +855,11 @@ export class Reflector<T extends KubeObject> {
       });
     }
   }
+}
+
+/** `ADDED default/web` for error messages. */
+function describe(event: WatchEvent<KubeObject>): string {
+  const meta = event.object.metadata as { namespace?: string; name?: string } | undefined;
+  const name = meta?.name === undefined ? '(no name)' : meta.name;
+  return `${event.type} ${meta?.namespace === undefined ? '' : meta.namespace + '/'}${name}`;
 }

@@ -30,7 +30,24 @@
  * `addEventHandler` after the informer started pushes an `onAdd(obj, true)` for every cached
  * object into the new registration's buffer and only then links it to the processor, all in one
  * synchronous step: no store write can fall between the snapshot and the live events, so the
- * handler sees no gap and no duplicate.
+ * handler sees no gap and no duplicate. A stopped informer refuses new registrations
+ * ({@link InformerStoppedError}): its cache is frozen and would never sync them to anything live.
+ *
+ * ## Objects that cannot be stored
+ *
+ * An object the transform throws on, or that has no key (no `metadata.name`), is reported
+ * ({@link TransformError}, {@link KeyError}) and skipped, and everything else goes on: a watch
+ * event is skipped alone, a list is stored without it. client-go does the same; re-watching or
+ * relisting would only fetch the same object again.
+ *
+ * ## Failures, logs and health
+ *
+ * Every failure is reported once to `onError` with where it happened and what happens next
+ * (`attempt`, `retryInMs`, `terminal`). Without an `onError`, the informer logs it through its
+ * {@link Logger}: one line at `warn` for a failure that is retried with backoff, `error` for a
+ * terminal one, `debug` for a failure that was answered at once (a watch that made progress and
+ * was cut, a 410 answered by a relist), and the stack only at `debug`. {@link
+ * SharedIndexInformer.health} and {@link SharedIndexInformer.stats} are snapshots read on demand.
  *
  * @module
  */
@@ -38,6 +55,16 @@ import { abortableWait } from './abortable-wait.js';
 import type { Clock } from './clock.js';
 import { realClock, type TimerHandle } from './clock.js';
 import { KubecacheError } from './errors.js';
+import {
+  consoleLogger,
+  describeError,
+  errorCode,
+  type FailureSummary,
+  type InformerHealth,
+  type InformerObserver,
+  type InformerStats,
+  type Logger,
+} from './observability.js';
 import { namespaceIndexFunc, NAMESPACE_INDEX, type Indexers } from './index-funcs.js';
 import {
   eventIterable,
@@ -54,8 +81,8 @@ import {
   type Notification,
   type ResourceEventHandler,
 } from './processor.js';
-import { Reflector, type ReflectorOptions } from './reflector.js';
-import type { ReflectorError } from './reflector-errors.js';
+import { Reflector, type ReflectorOptions, type RetryInfo } from './reflector.js';
+import type { ReflectorError, ReflectorStage } from './reflector-errors.js';
 import type { ReflectorStore } from './reflector-store.js';
 import { compareResourceVersions } from './resource-version.js';
 import { createIndexer, type Indexer, type Store } from './store.js';
@@ -75,8 +102,17 @@ export type InformerErrorContext =
       readonly registration: string;
       readonly event: Notification<unknown>['kind'];
     }
-  | { readonly source: 'watch' }
-  | { readonly source: 'transform' };
+  | ({
+      /** `list` for the list stage, `watch` for every watch stage. */
+      readonly source: 'list' | 'watch';
+      readonly stage: ReflectorStage;
+    } & RetryInfo)
+  | {
+      /** The transform threw on an object, or the store refused it (no key): it was skipped. */
+      readonly source: 'transform' | 'store';
+      /** The object's `namespace/name`, as far as it could be told. */
+      readonly key: string;
+    };
 
 /**
  * Options of {@link SharedIndexInformer}.
@@ -101,8 +137,13 @@ export interface SharedIndexInformerOptions<T extends KubeObject> {
   readonly freeze?: boolean;
   /** Extra reflector options (page size, selectors, backoff, ...). */
   readonly reflector?: Partial<Omit<ReflectorOptions<T>, 'listerWatcher' | 'store'>>;
-  /** Handler failures, watch errors and transform failures. Default: `console.error`. */
+  /**
+   * Sees every failure once: handlers, list and watch (with what happens next), transform and
+   * store rejections. Default: one line through `logger` (see the module comment).
+   */
   readonly onError?: (error: unknown, context: InformerErrorContext) => void;
+  /** Where the default `onError` writes. Default {@link consoleLogger}. */
+  readonly logger?: Logger;
   /** Name for logs. */
   readonly name?: string;
 }
@@ -158,13 +199,103 @@ export function stripManagedFields<T extends KubeObject>(obj: T): T {
   return { ...obj, metadata: rest };
 }
 
+/**
+ * `addEventHandler` on an informer that has stopped. Its cache is frozen, so the registration
+ * would never see another change. `code` is `'InformerStopped'`.
+ *
+ * @example
+ * ```ts
+ * try { informer.addEventHandler(h); } catch (err) {
+ *   if (err instanceof InformerStoppedError) console.log(err.informer);
+ * }
+ * ```
+ */
+export class InformerStoppedError extends KubecacheError {
+  readonly informer: string;
+
+  constructor(informer: string) {
+    super('InformerStopped', `informer ${informer} has stopped; it accepts no new handlers`, {
+      hint: 'register handlers before stopping, or start a new informer (or factory)',
+    });
+    this.informer = informer;
+  }
+}
+
+/**
+ * The informer's transform threw on an object; the object was skipped (and is picked up again at
+ * its next change or relist). `code` is `'TransformFailed'`; the transform's error is `cause`.
+ *
+ * @example
+ * ```ts
+ * onError: (err) => { if (err instanceof TransformError) console.log(err.key, err.cause); }
+ * ```
+ */
+export class TransformError extends KubecacheError {
+  readonly key: string;
+
+  constructor(key: string, cause: unknown) {
+    super(
+      'TransformFailed',
+      `transform failed on ${key}, object skipped: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause, hint: 'fix the transform: it must accept every object the server can send' },
+    );
+    this.key = key;
+  }
+}
+
+/** `namespace/name` of an object as far as it can be told, for error reports. */
+function looseKey(obj: unknown): string {
+  const meta = (obj as { metadata?: { namespace?: unknown; name?: unknown } } | null)?.metadata;
+  const name = typeof meta?.name === 'string' ? meta.name : '(no name)';
+  return typeof meta?.namespace === 'string' && meta.namespace !== ''
+    ? `${meta.namespace}/${name}`
+    : name;
+}
+
 interface RvWaiter {
   readonly rv: string;
   readonly resolve: () => void;
 }
 
-function defaultOnError(error: unknown, context: InformerErrorContext): void {
-  console.error('kubecache informer error', context, error);
+/** The default `onError`: one line per failure through `logger`, the stack only at debug. */
+function logFailure(
+  logger: Logger,
+  informer: string,
+  error: unknown,
+  context: InformerErrorContext,
+): void {
+  const status = (error as { apiStatus?: { statusCode?: number } }).apiStatus?.statusCode;
+  const fields: Record<string, unknown> = { informer, code: errorCode(error) };
+  let message: string;
+  let level: 'debug' | 'warn' | 'error' = 'warn';
+  switch (context.source) {
+    case 'handler':
+      fields['handler'] = context.registration;
+      fields['event'] = context.event;
+      message = 'handler failed';
+      break;
+    case 'list':
+    case 'watch':
+      fields['stage'] = context.stage;
+      if (status !== undefined) fields['status'] = status;
+      fields['attempt'] = context.attempt;
+      if (context.terminal) {
+        level = 'error';
+        message = `${context.source} failed, informer stopped`;
+      } else {
+        fields['retryIn'] = `${((context.retryInMs ?? 0) / 1000).toFixed(1)}s`;
+        // Answered at once and not counted (a cut after progress, a 410 relist): routine.
+        if (context.attempt === 0) level = 'debug';
+        message = `${context.source} failed, retrying`;
+      }
+      break;
+    default:
+      fields['key'] = context.key;
+      message = `${context.source === 'transform' ? 'transform failed' : 'store refused an object'}, skipped`;
+  }
+  fields['error'] = describeError(error);
+  logger[level](fields, message);
+  if (level !== 'debug') logger.debug({ informer, err: error }, `${message}: details`);
 }
 
 /**
@@ -191,6 +322,8 @@ export class SharedIndexInformer<T extends KubeObject> {
   readonly #defaultResync: number;
   readonly #reflectorOptions: SharedIndexInformerOptions<T>['reflector'];
   readonly #onError: (error: unknown, context: InformerErrorContext) => void;
+  readonly #observers = new Set<InformerObserver>();
+  #lastFailure: FailureSummary | undefined;
   #transform: ((obj: T) => T) | undefined;
   #reflector: Reflector<T> | undefined;
   #started = false;
@@ -220,7 +353,9 @@ export class SharedIndexInformer<T extends KubeObject> {
     this.#clock = options.clock ?? realClock;
     this.#defaultResync = options.resyncPeriodMs ?? 0;
     this.#reflectorOptions = options.reflector;
-    this.#onError = options.onError ?? defaultOnError;
+    const logger = options.logger ?? consoleLogger();
+    this.#onError =
+      options.onError ?? ((error, context) => logFailure(logger, this.name, error, context));
     this.#transform = options.transform;
     this.#sink = {
       add: (obj) => this.#upsert(obj),
@@ -262,6 +397,95 @@ export class SharedIndexInformer<T extends KubeObject> {
     return this.#synced;
   }
 
+  /** True once {@link SharedIndexInformer.run} has ended (aborted, or stopped for good). */
+  isStopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * A snapshot for readiness probes and dashboards (see {@link InformerHealth}).
+   *
+   * @example
+   * ```ts
+   * const h = informer.health();
+   * if (!h.ready) console.log(h.lastError?.message, h.nextRetryAt);
+   * ```
+   */
+  health(): InformerHealth {
+    const status = this.#reflector?.status();
+    const clockNow = this.#clock.now();
+    const wallNow = Date.now();
+    const wall = (t: number | undefined): string | undefined =>
+      t === undefined ? undefined : new Date(wallNow - (clockNow - t)).toISOString();
+    const terminal = status?.terminalError;
+    return {
+      name: this.name,
+      ready: this.#synced && !this.#stopped,
+      started: this.#started,
+      synced: this.#synced,
+      stopped: this.#stopped,
+      watching: this.#reflector?.isWatching() ?? false,
+      watchingSince: wall(status?.watchingSince),
+      lastEventAt: wall(status?.lastEventAt),
+      lastSyncResourceVersion: this.lastSyncResourceVersion(),
+      lastError: this.#lastFailure,
+      consecutiveFailures: status?.consecutiveFailures ?? 0,
+      nextRetryAt: wall(status?.nextRetryAt),
+      terminalError:
+        terminal === undefined
+          ? undefined
+          : {
+              code: terminal.code,
+              message: describeError(terminal),
+              stage: terminal.stage,
+              at: wall(status?.lastError?.at) ?? new Date(wallNow).toISOString(),
+            },
+      storeSize: this.#indexer.size,
+      handlers: this.#processor.listeners.map((l) => ({
+        name: l.name,
+        backlog: l.pending,
+        lagMs: l.lagMs(),
+        synced: l.hasSynced(),
+      })),
+    };
+  }
+
+  /**
+   * Counters since the informer was created (see {@link InformerStats}); all zero before `run`.
+   *
+   * @example
+   * ```ts
+   * const { relists, events } = informer.stats();
+   * ```
+   */
+  stats(): InformerStats {
+    return (
+      this.#reflector?.stats() ?? {
+        lists: 0,
+        relists: 0,
+        watches: 0,
+        watchRestarts: 0,
+        failures: 0,
+        events: { ADDED: 0, MODIFIED: 0, DELETED: 0, BOOKMARK: 0, ERROR: 0 },
+        watchMsTotal: 0,
+      }
+    );
+  }
+
+  /**
+   * Subscribes to rare lifecycle events (lists stored, watches ended), for metrics; returns the
+   * unsubscribe function. Observers must not throw (a throw is swallowed).
+   *
+   * @example
+   * ```ts
+   * const stop = informer.observe({ listed: ({ items, durationMs }) => console.log(items, durationMs) });
+   * ```
+   */
+  observe(observer: InformerObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
   /** Whether {@link SharedIndexInformer.run} was called. */
   get started(): boolean {
     return this.#started;
@@ -272,13 +496,17 @@ export class SharedIndexInformer<T extends KubeObject> {
     return this.#reflector?.lastSyncResourceVersion() ?? '';
   }
 
-  /** Resolves true once synced, false if `signal` aborts first. */
+  /**
+   * Resolves true once synced; false when `signal` aborts first or the informer stops without
+   * having synced (then {@link SharedIndexInformer.health} says why).
+   */
   waitForSync(signal?: AbortSignal): Promise<boolean> {
     if (this.#synced) return Promise.resolve(true);
+    if (this.#stopped) return Promise.resolve(false);
     return abortableWait(signal, (done) => {
       this.#syncWaiters.push(done);
       return () => (this.#syncWaiters = this.#syncWaiters.filter((w) => w !== done));
-    });
+    }).then((woken) => woken && this.#synced);
   }
 
   /**
@@ -328,12 +556,15 @@ export class SharedIndexInformer<T extends KubeObject> {
     handler: ResourceEventHandler<T>,
     options: HandlerOptions = {},
   ): HandlerRegistration {
+    if (this.#stopped) throw new InformerStoppedError(this.name);
     const name = options.name ?? `handler-${++this.#handlerCount}`;
+    const clock = this.#clock;
     const listener = new Listener<T>(
       handler,
       { ...options, name, resyncPeriodMs: options.resyncPeriodMs ?? this.#defaultResync },
       (error, ctx) => this.#report(error, { source: 'handler', ...ctx }),
       () => this.#synced,
+      () => clock.now(),
     );
     if (this.#synced) {
       // Snapshot and link in one synchronous step: no write can slip in between.
@@ -387,9 +618,21 @@ export class SharedIndexInformer<T extends KubeObject> {
       clock: this.#reflectorOptions?.clock ?? this.#clock,
       listerWatcher: this.#lw,
       store: this.#sink,
-      onWatchError: (error: ReflectorError) => {
-        userOnWatchError?.(error);
-        this.#report(error, { source: 'watch' });
+      onWatchError: (error: ReflectorError, retry: RetryInfo) => {
+        userOnWatchError?.(error, retry);
+        this.#report(error, {
+          source: error.stage === 'list' ? 'list' : 'watch',
+          stage: error.stage,
+          ...retry,
+        });
+      },
+      observer: {
+        listed: (info) => {
+          for (const o of this.#observers) o.listed?.(info);
+        },
+        watchEnded: (info) => {
+          for (const o of this.#observers) o.watchEnded?.(info);
+        },
       },
       onSyncResourceVersion: (rv: string) => {
         userOnSyncRv?.(rv);
@@ -403,10 +646,21 @@ export class SharedIndexInformer<T extends KubeObject> {
       this.#stopped = true;
       if (this.#resyncTimer !== undefined) this.#clock.clearTimeout(this.#resyncTimer);
       this.#resyncTimer = undefined;
+      // Waiters for a sync that can no longer happen learn it now (they resolve false).
+      const waiters = this.#syncWaiters;
+      this.#syncWaiters = [];
+      for (const w of waiters) w();
     }
   }
 
   #report(error: unknown, context: InformerErrorContext): void {
+    this.#lastFailure = {
+      code: errorCode(error),
+      message: describeError(error),
+      stage:
+        context.source === 'list' || context.source === 'watch' ? context.stage : context.source,
+      at: new Date().toISOString(),
+    };
     try {
       this.#onError(error, context);
     } catch {
@@ -414,14 +668,30 @@ export class SharedIndexInformer<T extends KubeObject> {
     }
   }
 
-  #apply(obj: T): T {
-    const t = this.#transform;
-    return t === undefined ? obj : t(obj);
+  /** Transform and key of one object, or undefined after reporting why it cannot be stored. */
+  #admit(raw: T): { obj: T; key: string } | undefined {
+    let obj = raw;
+    if (this.#transform !== undefined) {
+      try {
+        obj = this.#transform(raw);
+      } catch (err) {
+        const key = looseKey(raw);
+        this.#report(new TransformError(key, err), { source: 'transform', key });
+        return undefined;
+      }
+    }
+    try {
+      return { obj, key: this.#keyFunc(obj) };
+    } catch (err) {
+      this.#report(err, { source: 'store', key: looseKey(obj) });
+      return undefined;
+    }
   }
 
   #upsert(raw: T): void {
-    const obj = this.#apply(raw);
-    const key = this.#keyFunc(obj);
+    const admitted = this.#admit(raw);
+    if (admitted === undefined) return;
+    const { obj, key } = admitted;
     // Look up by object, not by key: the store finds it through its namespace and name maps
     // without splitting the key string again (a measurable cost per watch event).
     const old = this.#indexer.get(obj);
@@ -434,8 +704,9 @@ export class SharedIndexInformer<T extends KubeObject> {
   }
 
   #delete(raw: T): void {
-    const obj = this.#apply(raw);
-    const key = this.#keyFunc(obj);
+    const admitted = this.#admit(raw);
+    if (admitted === undefined) return;
+    const { obj, key } = admitted;
     const old = this.#indexer.deleteByKey(key);
     // A delete of something never seen has nothing to tell handlers.
     if (old === undefined) return;
@@ -443,18 +714,26 @@ export class SharedIndexInformer<T extends KubeObject> {
   }
 
   #replace(rawItems: readonly T[], resourceVersion: string): void {
-    const items = this.#transform === undefined ? rawItems : rawItems.map((o) => this.#apply(o));
+    // Transform and key every item once; an item that cannot be stored is reported and left out.
+    const items: T[] = [];
+    const keys: string[] = [];
+    for (let i = 0; i < rawItems.length; i++) {
+      const admitted = this.#admit(rawItems[i]!);
+      if (admitted === undefined) continue;
+      items.push(admitted.obj);
+      keys.push(admitted.key);
+    }
     const initial = !this.#synced;
     const p = this.#processor;
     if (this.#indexer.size === 0) {
       this.#indexer.replace(items, resourceVersion);
-      for (const obj of items) {
-        p.distribute({ kind: 'add', key: this.#keyFunc(obj), obj, isInInitialList: initial });
+      for (let i = 0; i < items.length; i++) {
+        p.distribute({ kind: 'add', key: keys[i]!, obj: items[i]!, isInInitialList: initial });
       }
     } else {
       // Diff against the cache before replacing it (the old objects are needed for tombstones/updates).
       const fresh = new Map<string, T>();
-      for (const obj of items) fresh.set(this.#keyFunc(obj), obj);
+      for (let i = 0; i < items.length; i++) fresh.set(keys[i]!, items[i]!);
       const notifications: Notification<T>[] = [];
       for (const key of this.#indexer.listKeys()) {
         if (!fresh.has(key)) {

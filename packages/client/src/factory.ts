@@ -7,9 +7,14 @@
  * waits until every handler has delivered what was buffered.
  */
 import {
+  consoleLogger,
+  describeError,
+  KubecacheError,
   Lister,
   SharedIndexInformer,
   type Clock,
+  type InformerHealth,
+  type Logger,
   type Indexers,
   type InformerErrorContext,
   type KubeObject,
@@ -46,7 +51,12 @@ export interface SharedInformerFactoryOptions {
   readonly clock?: Clock;
   /** Reflector tuning (page size, backoff, streaming lists, ...). */
   readonly reflector?: Partial<Omit<ReflectorOptions<KubeObject>, 'listerWatcher' | 'store'>>;
-  /** Handler and watch errors of every informer. */
+  /**
+   * Where every informer's default error report goes: one line per failure (see
+   * `SharedIndexInformer`). Default {@link consoleLogger}. pino loggers fit as they are.
+   */
+  readonly logger?: Logger;
+  /** Every failure of every informer, once each (replaces the logging). */
   readonly onError?: (
     error: unknown,
     context: InformerErrorContext & { readonly informer: string },
@@ -86,6 +96,64 @@ export interface InformerPair<T extends KubeObject> {
   lister(): Lister<T>;
 }
 
+/**
+ * The factory's health: `ready` when every started informer has synced and none has stopped.
+ *
+ * @example
+ * ```ts
+ * const { ready, informers } = factory.health();
+ * ```
+ */
+export interface FactoryHealth {
+  readonly ready: boolean;
+  /** By informer id (`group/version/resource` plus its options). */
+  readonly informers: Readonly<Record<string, InformerHealth>>;
+}
+
+/**
+ * `waitForCacheSync` found informers that stopped for good before they synced (a spent retry
+ * budget). `code` is `'CacheSyncFailed'`; `failures` names each with its terminal error.
+ *
+ * @example
+ * ```ts
+ * try { await factory.waitForCacheSync(signal); } catch (err) {
+ *   if (err instanceof CacheSyncError) for (const f of err.failures) console.error(f.informer, f.error.message);
+ * }
+ * ```
+ */
+export class CacheSyncError extends KubecacheError {
+  readonly failures: readonly { readonly informer: string; readonly error: Error }[];
+  /** What did sync, as `waitForCacheSync` would have answered. */
+  readonly synced: Readonly<Record<string, boolean>>;
+
+  constructor(
+    failures: readonly { readonly informer: string; readonly error: Error }[],
+    synced: Readonly<Record<string, boolean>>,
+  ) {
+    const first = failures[0]!;
+    super(
+      'CacheSyncFailed',
+      `${failures.length} informer(s) stopped before syncing; ${first.informer}: ${describeError(first.error)}`,
+      { cause: first.error },
+    );
+    this.failures = failures;
+    this.synced = synced;
+  }
+}
+
+/**
+ * One informer of a factory, as {@link SharedInformerFactory.informers} lists it.
+ *
+ * @example
+ * ```ts
+ * for (const { id, informer } of factory.informers()) console.log(id, informer.hasSynced());
+ * ```
+ */
+export interface FactoryInformer {
+  readonly id: string;
+  readonly informer: SharedIndexInformer<KubeObject>;
+}
+
 interface Entry {
   readonly id: string;
   readonly informer: SharedIndexInformer<KubeObject>;
@@ -119,12 +187,41 @@ export class SharedInformerFactory {
   readonly #kc: KubeConfig;
   readonly #options: SharedInformerFactoryOptions;
   readonly #entries = new Map<string, Entry>();
+  readonly #logger: Logger;
+  /** Terminal errors of informers whose run rejected. */
+  readonly #terminal = new Map<string, Error>();
   #controller: AbortController | undefined;
   #shutdown = false;
 
   constructor(kubeConfig: KubeConfig, options: SharedInformerFactoryOptions = {}) {
     this.#kc = kubeConfig;
     this.#options = options;
+    this.#logger = options.logger ?? consoleLogger();
+  }
+
+  /** Every informer this factory created so far, in creation order. */
+  informers(): readonly FactoryInformer[] {
+    return [...this.#entries.values()].map((e) => ({ id: e.id, informer: e.informer }));
+  }
+
+  /**
+   * Health of every informer (see `SharedIndexInformer.health`); `ready` when every started one
+   * has synced and none has stopped. For a readiness probe.
+   *
+   * @example
+   * ```ts
+   * http.createServer((_req, res) => { const h = factory.health(); res.writeHead(h.ready ? 200 : 503).end(JSON.stringify(h)); });
+   * ```
+   */
+  health(): FactoryHealth {
+    const informers: Record<string, InformerHealth> = {};
+    let ready = true;
+    for (const e of this.#entries.values()) {
+      const h = e.informer.health();
+      informers[e.id] = h;
+      if (e.run !== undefined && !h.ready) ready = false;
+    }
+    return { ready, informers };
   }
 
   /**
@@ -211,13 +308,24 @@ export class SharedInformerFactory {
 
   /**
    * Waits until every started informer has synced, or `signal` aborts. Resolves with one entry per
-   * informer (`group/version/resource` plus its options) telling whether it synced.
+   * informer (`group/version/resource` plus its options) telling whether it synced. Rejects with
+   * a {@link CacheSyncError} naming the reasons when informers stopped for good before syncing
+   * (a spent retry budget), so a program never waits on a sync that cannot come.
    */
   async waitForCacheSync(signal?: AbortSignal): Promise<Record<string, boolean>> {
     const started = [...this.#entries.values()].filter((e) => e.run !== undefined);
     const results = await Promise.all(started.map((e) => e.informer.waitForSync(signal)));
     const out: Record<string, boolean> = {};
     started.forEach((e, i) => (out[e.id] = results[i] ?? false));
+    // The informer is stopped before its run promise settles: let the rejection land first.
+    if (started.some((e, i) => results[i] !== true && e.informer.isStopped())) {
+      await Promise.all(started.map((e) => (e.informer.isStopped() ? e.run : undefined)));
+    }
+    const failures = started.flatMap((e, i) => {
+      const error = this.#terminal.get(e.id);
+      return results[i] !== true && error !== undefined ? [{ informer: e.id, error }] : [];
+    });
+    if (failures.length > 0) throw new CacheSyncError(failures, out);
     return out;
   }
 
@@ -287,6 +395,7 @@ export class SharedInformerFactory {
         name: id,
         listerWatcher: lw,
         resyncPeriodMs,
+        logger: this.#logger,
         ...(transform === undefined ? {} : { transform }),
         ...(o.clock === undefined ? {} : { clock: o.clock }),
         ...(onError === undefined
@@ -322,9 +431,9 @@ export class SharedInformerFactory {
     const controller = this.#controller;
     if (entry.run !== undefined || controller === undefined) return;
     entry.run = entry.informer.run(controller.signal).catch((err: unknown) => {
-      const onError = this.#options.onError;
-      if (onError !== undefined) onError(err, { source: 'watch', informer: entry.id });
-      else console.error(`kubecache informer ${entry.id} stopped`, err);
+      // The informer has already reported its terminal error through onError or the logger;
+      // keep it for waitForCacheSync and health rather than reporting it a second time.
+      this.#terminal.set(entry.id, err instanceof Error ? err : new Error(String(err)));
     });
   }
 }
