@@ -12,7 +12,6 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { startApiServer, type ApiServer } from '@kubecache/apiserver';
-import type { KubeObject } from '@kubecache/cache';
 import { SharedInformerFactory, deepCopy, retryOnConflict, toClientModel } from '@kubecache/client';
 import { Controller } from '@kubecache/workqueue';
 import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
@@ -31,7 +30,7 @@ else {
       kind: 'ConfigMap',
       metadata: { namespace: 'default', name, labels: { checksum: 'on' } },
       data: { color: name },
-    } as KubeObject);
+    });
   }
 }
 const stop = new AbortController();

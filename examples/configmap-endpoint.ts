@@ -37,7 +37,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApiServer, type ApiServer } from '@kubecache/apiserver';
-import type { KubeObject } from '@kubecache/cache';
 import { SharedInformerFactory } from '@kubecache/client';
 import { ConfigMapSource } from '@kubecache/config';
 import { registerInformerMetrics } from '@kubecache/metrics';
@@ -260,7 +259,7 @@ async function demo(server: ApiServer): Promise<boolean> {
       ...ref,
       metadata: { namespace, name: CONFIGMAP_NAME },
       data: data(target),
-    } as KubeObject);
+    });
   };
   const retarget = (target: string): void => {
     server.patch(ref, { data: { 'current.target': target } });

@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { startApiServer, type ApiServer } from '@kubecache/apiserver';
-import { DeletedFinalStateUnknown, type KubeObject } from '@kubecache/cache';
+import { DeletedFinalStateUnknown, describeError, type DeepReadonly } from '@kubecache/cache';
 import { SharedInformerFactory, type Deployment } from '@kubecache/client';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -49,13 +49,13 @@ if (kubeconfigPath !== undefined && kubeconfigPath !== '') {
       deployment('default', 'api', 3),
       deployment('default', 'worker', 1),
       deployment('kube-system', 'coredns', 2),
-    ] as KubeObject[],
+    ],
   });
   kc.loadFromString(server.kubeconfigYaml);
   console.log(`Started the embedded API server at ${server.url}`);
 }
 
-const key = (d: Deployment): string => `${d.metadata?.namespace}/${d.metadata?.name}`;
+const key = (d: DeepReadonly<Deployment>): string => `${d.metadata?.namespace}/${d.metadata?.name}`;
 const seen: string[] = [];
 const waiters: { match: string; resolve: () => void }[] = [];
 function record(line: string): void {
@@ -95,15 +95,20 @@ deployments.informer().addEventHandler({
 });
 
 factory.start(stop.signal);
-const synced = await factory.waitForCacheSync(
-  AbortSignal.any([stop.signal, AbortSignal.timeout(30_000)]),
-);
+try {
+  const synced = await factory.waitForCacheSync(
+    AbortSignal.any([stop.signal, AbortSignal.timeout(30_000)]),
+  );
+  const ok = Object.values(synced).every(Boolean);
+  console.log(ok ? 'Deployments cache synced' : 'Deployments cache not synced (timed out)');
+  if (!ok) process.exitCode = 1;
+} catch (err) {
+  // A CacheSyncError: an informer stopped for good; its message says which and why.
+  console.log(`Deployments cache failed to sync: ${describeError(err)}`);
+  process.exitCode = 1;
+}
 // The cache is complete; let the handlers finish printing the initial list before going on.
 await deployments.informer().drained();
-for (const [resource, ok] of Object.entries(synced)) {
-  console.log(`Cache sync ${resource}: ${ok ? 'ok' : 'FAILED'}`);
-  if (!ok) process.exitCode = 1;
-}
 
 const inDefault = deployments.lister().namespace('default').list();
 console.log(`Deployments in namespace default (${inDefault.length}):`);
@@ -115,7 +120,7 @@ for (const d of [...inDefault].sort((a, b) =>
 
 if (server !== undefined && process.exitCode === undefined) {
   const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'demo' };
-  server.create(deployment('default', 'demo', 1) as KubeObject);
+  server.create(deployment('default', 'demo', 1));
   await printed('Deployment CREATED: default/demo');
   server.patch(ref, { spec: { replicas: 3 } });
   await printed('Deployment UPDATED: default/demo');

@@ -149,7 +149,7 @@ describe('SharedIndexInformer lifecycle and observability', () => {
       assert.match(line, /^kubecache warn list failed, retrying /);
       assert.match(line, new RegExp(`informer=configmaps-${ns}`));
       assert.match(line, /stage=list status=403/);
-      assert.match(line, new RegExp(`attempt=${i + 1} retryIn=\\d+\\.\\ds`));
+      assert.match(line, new RegExp(`attempt=${i + 1} retryIn=(\\d+ms|\\d+\\.\\ds)`));
       assert.doesNotMatch(line, /\n| {4}at /, 'no stack at info');
     }
     const debug: string[] = [];

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { startApiServer, type ApiServer } from '@kubecache/apiserver';
 import {
   NotFoundError,
+  type DeepReadonly,
   labelIndexFunc,
   labelIndexName,
   parseLabelSelector,
@@ -111,17 +112,17 @@ describe('SharedInformerFactory over HTTP (embedded API server)', () => {
       'coordination.k8s.io/v1/leases[resync=60000]': true,
     });
     // The types are client-node's models with wire (string) timestamps.
-    const web: Readonly<Deployment> = deployments.lister().namespace('default').get('web');
+    const web: DeepReadonly<Deployment> = deployments.lister().namespace('default').get('web');
     const created: string | undefined = web.metadata?.creationTimestamp;
     assert.equal(typeof created, 'string');
     assert.equal(web.spec?.replicas, 1);
-    const cms: readonly Readonly<ConfigMap>[] = configmaps.lister().list();
+    const cms: readonly DeepReadonly<ConfigMap>[] = configmaps.lister().list();
     assert.equal(cms[0]?.data?.['a'], '1');
-    const noLeases: readonly Readonly<Lease>[] = leases.lister().list();
+    const noLeases: readonly DeepReadonly<Lease>[] = leases.lister().list();
     assert.equal(noLeases.length, 0);
 
     const lister = deployments.lister();
-    const names = (xs: readonly Readonly<Deployment>[]): string[] =>
+    const names = (xs: readonly DeepReadonly<Deployment>[]): string[] =>
       xs.map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`).sort();
     assert.deepEqual(names(lister.list()), ['default/api', 'default/web', 'other/web']);
     assert.deepEqual(names(lister.list('tier=frontend')), ['default/web', 'other/web']);
@@ -145,7 +146,7 @@ describe('SharedInformerFactory over HTTP (embedded API server)', () => {
     assert.deepEqual(names(lister.list('tier=frontend')), ['default/web', 'other/web']);
 
     // Informers requested after start() start at once.
-    const pods: readonly Readonly<Pod>[] = factory.core.v1.pods().lister().list();
+    const pods: readonly DeepReadonly<Pod>[] = factory.core.v1.pods().lister().list();
     assert.equal(pods.length, 0);
     const late = await factory.waitForCacheSync(AbortSignal.timeout(5000));
     assert.equal(late['core/v1/pods[resync=60000]'], true);
@@ -285,7 +286,10 @@ describe('SharedInformerFactory over HTTP (embedded API server)', () => {
     await until(() => seen.length === 3, 'MyApp events');
     assert.deepEqual(seen, ['add 1.0', 'update 2.0', 'delete']);
 
-    const partial: Readonly<PartialObjectMetadata> = meta.lister().namespace('default').get('web');
+    const partial: DeepReadonly<PartialObjectMetadata> = meta
+      .lister()
+      .namespace('default')
+      .get('web');
     assert.equal(partial.kind, 'PartialObjectMetadata');
     assert.equal(partial.apiVersion, 'meta.k8s.io/v1');
     assert.equal(

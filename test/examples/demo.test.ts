@@ -48,7 +48,7 @@ describe('examples/deployment-informer.ts (npm start)', () => {
     for (const name of ['default/api', 'default/nginx', 'default/worker', 'kube-system/coredns']) {
       assert.ok(lines.includes(`Deployment CREATED: ${name}`), `initial add of ${name}`);
     }
-    assert.ok(lines.includes('Cache sync apps/v1/deployments[resync=60000]: ok'), run.stdout);
+    assert.ok(lines.includes('Deployments cache synced'), run.stdout);
     const listed = lines.indexOf('Deployments in namespace default (3):');
     assert.ok(listed > 0, run.stdout);
     assert.deepEqual(lines.slice(listed + 1, listed + 4), [

@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { startApiServer } from './server.js';
 
 const USAGE = `Usage: kubecache-apiserver [--port 8080] [--host 127.0.0.1] [--kubeconfig-out ./kubeconfig]
-                           [--tls] [--token T] [--bookmark-interval-ms 60000] [--history-size 100000]`;
+                           [--tls] [--token T] [--bookmark-interval-ms 60000] [--history-size 100000]
+                           [--allow-non-loopback]   (needed for a --host other than loopback)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
       token: { type: 'string' },
       'bookmark-interval-ms': { type: 'string' },
       'history-size': { type: 'string' },
+      'allow-non-loopback': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   const server = await startApiServer({
     port,
     host: values.host,
+    allowNonLoopback: values['allow-non-loopback'],
     tls: values.tls,
     token: values.token,
     bookmarkIntervalMs:

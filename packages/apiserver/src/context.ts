@@ -11,6 +11,7 @@ import type { Authorizer } from './authorization.js';
 import type { FaultInjector } from './faults.js';
 import type { Freshness } from './freshness.js';
 import type { ResourceRegistry } from './resources.js';
+import type { ShardSelectorMode } from './selectors.js';
 import type { ServerStats } from './stats.js';
 import type { Storage } from './storage.js';
 import type { WatchHub } from './watch.js';
@@ -39,4 +40,6 @@ export interface ServerContext {
   readonly strictNamespaces: boolean;
   /** `host:port` advertised by `/api` as the server address. */
   readonly serverAddress: string;
+  /** Whether LIST and WATCH apply `shardSelector` (KEP-5866) or ignore it as an older server. */
+  readonly shardSelector: ShardSelectorMode;
 }

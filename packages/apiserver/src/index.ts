@@ -1,5 +1,6 @@
 export { startApiServer } from './server.js';
 export type { ApiServer, ApiServerOptions } from './server.js';
+export type { ShardSelectorMode } from './selectors.js';
 export type { ListRef, ObjectRef, ObjectStore } from './object-store.js';
 export type { ServerStats } from './stats.js';
 export { FaultInjector } from './faults.js';
@@ -11,3 +12,4 @@ export type { PrinterColumn, ResourceInfo } from './resources.js';
 export { Authorizer } from './authorization.js';
 export type { AuthorizationRule, UserInfo } from './authorization.js';
 export type { TokenUser } from './auth.js';
+export { isLoopbackHost, NonLoopbackBindError } from './bind.js';

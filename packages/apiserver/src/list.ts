@@ -1,5 +1,5 @@
 /**
- * LIST: a collection, namespaced or across namespaces, filtered by label and field selectors,
+ * LIST: a collection, namespaced or across namespaces, filtered by label, field and shard selectors,
  * paged with `limit`/`continue`, at the resourceVersion the request asks for (the semantics are
  * the storage's `list`).
  *
@@ -15,18 +15,24 @@ import { apiVersionOf } from './resources.js';
 import type { ResourceInfo } from './resources.js';
 import { sendJson, writeListBody } from './response.js';
 import type { ResourceRequest } from './routing.js';
-import { fieldMatcher, labelMatcher } from './selectors.js';
+import { fieldMatcher, labelMatcher, shardFilter, withShard } from './selectors.js';
+import type { ShardFilter } from './selectors.js';
 import { futureRevision } from './status.js';
 import type { ListResult } from './storage.js';
 import { tableJson } from './table.js';
 import type { Representation } from './watch.js';
 
-/** The list's `metadata`: resourceVersion, and continue / remainingItemCount when paged. */
-function listMetaJson(result: ListResult): string {
+/**
+ * The list's `metadata`: resourceVersion, continue / remainingItemCount when paged, and
+ * `shardInfo` echoing the request's shard selector when it was applied (KEP-5866: its presence is
+ * how a client tells a filtered list from an older server's full one).
+ */
+function listMetaJson(result: ListResult, shard: ShardFilter | undefined): string {
   let meta = `{"resourceVersion":"${result.resourceVersion}"`;
   if (result.continue !== undefined) meta += `,"continue":"${result.continue}"`;
   if (result.remainingItemCount !== undefined)
     meta += `,"remainingItemCount":${result.remainingItemCount}`;
+  if (shard !== undefined) meta += `,"shardInfo":{"selector":${JSON.stringify(shard.text)}}`;
   return meta + '}';
 }
 
@@ -66,7 +72,8 @@ export async function serveList(
   const { info, namespace } = r.route;
   // Selectors are checked first: a malformed one is a 400 at once, as on the real server.
   const label = labelMatcher(query.labelSelector);
-  const field = fieldMatcher(query.fieldSelector, info);
+  const shard = shardFilter(query.shardSelector, ctx.shardSelector);
+  const field = withShard(fieldMatcher(query.fieldSelector, info), shard);
   await awaitListResourceVersion(ctx, r, query);
   const result = ctx.db.list(info, {
     namespace,
@@ -77,7 +84,7 @@ export async function serveList(
     resourceVersion: query.resourceVersion,
     resourceVersionMatch: query.resourceVersionMatch,
   });
-  const meta = listMetaJson(result);
+  const meta = listMetaJson(result, shard);
   if (r.table) {
     sendJson(r.res, 200, tableJson(result.items, info, meta, true));
     return;

@@ -66,6 +66,8 @@ export interface ListQuery {
   readonly resourceVersionMatch: string;
   readonly labelSelector: string | null;
   readonly fieldSelector: string | null;
+  /** KEP-5866's `shardSelector`, as sent; parsed (or ignored) by `selectors.ts`. */
+  readonly shardSelector: string | null;
   readonly continueToken: string | undefined;
 }
 
@@ -84,6 +86,7 @@ export function parseListQuery(query: URLSearchParams): ListQuery {
     resourceVersionMatch: query.get('resourceVersionMatch') ?? '',
     labelSelector: query.get('labelSelector'),
     fieldSelector: query.get('fieldSelector'),
+    shardSelector: query.get('shardSelector'),
     continueToken: query.get('continue') ?? undefined,
   };
 }

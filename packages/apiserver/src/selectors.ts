@@ -3,9 +3,17 @@
  * selectors are parsed here, the way apimachinery's `fields.ParseSelector` does, because the cache
  * package's parser knows only `metadata.name`/`metadata.namespace` while the server must accept each
  * kind's own field labels (`field-labels.ts`) and refuse the others with the kind's own text.
+ * Shard selectors (KEP-5866) use the cache package's parser and hash, so a client filtering for
+ * itself and the server agree on every object.
  */
 import type { KubeObject } from '@kubecache/cache';
-import { parseLabelSelector, SelectorParseError } from '@kubecache/cache';
+import {
+  compileShardSelector,
+  parseLabelSelector,
+  parseShardSelector,
+  SelectorParseError,
+  ShardSelectorParseError,
+} from '@kubecache/cache';
 import { fieldLabelsOf } from './field-labels.js';
 import type { FieldValue } from './field-labels.js';
 import type { ResourceInfo } from './resources.js';
@@ -133,4 +141,73 @@ export function fieldMatcher(text: string | null, info: ResourceInfo): FieldMatc
     return { read, equal: term.equal, value: term.value };
   });
   return new KindFieldMatcher(terms);
+}
+
+/**
+ * What the server does with a `shardSelector` parameter: `honour` filters by it and echoes it in
+ * the list's `metadata.shardInfo` (a v1.36+ server with the `ShardedListAndWatch` gate on);
+ * `ignore` neither parses nor applies it and sends no `shardInfo`, as an older server (or one with
+ * the gate off) answers.
+ *
+ * @example
+ * ```ts
+ * const server = await startApiServer({ shardSelector: 'ignore' });
+ * server.shardSelector = 'honour'; // switch at run time
+ * ```
+ */
+export type ShardSelectorMode = 'honour' | 'ignore';
+
+/** A parsed `shardSelector`: the object test and the request's text, echoed in `shardInfo`. */
+export interface ShardFilter {
+  readonly matches: (obj: KubeObject) => boolean;
+  readonly text: string;
+}
+
+/**
+ * Parses `shardSelector` when the server honours it; undefined when absent, empty or ignored. A
+ * malformed one is a 400 BadRequest, as the real server's ListOptions decoding answers.
+ */
+export function shardFilter(text: string | null, mode: ShardSelectorMode): ShardFilter | undefined {
+  // An empty value is an unset field in ListOptions, as for the label and field selectors.
+  if (text === null || text === '' || mode === 'ignore') return undefined;
+  try {
+    return { matches: compileShardSelector(parseShardSelector(text)), text };
+  } catch (err) {
+    if (err instanceof ShardSelectorParseError) {
+      const at = err.position >= 0 ? ` (at position ${err.position})` : '';
+      throw badRequest(`invalid shard selector: ${err.reason}${at}`);
+    }
+    throw err;
+  }
+}
+
+/** A field matcher that also requires the object to be in the shard. */
+class ShardedFieldMatcher implements FieldMatcher {
+  readonly #field: FieldMatcher | undefined;
+  readonly #shard: (obj: KubeObject) => boolean;
+
+  constructor(field: FieldMatcher | undefined, shard: (obj: KubeObject) => boolean) {
+    this.#field = field;
+    this.#shard = shard;
+  }
+
+  matches(obj: KubeObject): boolean {
+    return this.#shard(obj) && (this.#field === undefined || this.#field.matches(obj));
+  }
+
+  isEverything(): boolean {
+    return false;
+  }
+}
+
+/**
+ * The field matcher with the shard filter folded in, so storage's LIST and every watch apply it
+ * where they already apply field selectors (and, like them, it leaves `remainingItemCount` unset).
+ * Without a shard filter the field matcher is returned as is: no cost when none was asked for.
+ */
+export function withShard(
+  field: FieldMatcher | undefined,
+  shard: ShardFilter | undefined,
+): FieldMatcher | undefined {
+  return shard === undefined ? field : new ShardedFieldMatcher(field, shard.matches);
 }

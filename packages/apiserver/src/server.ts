@@ -38,6 +38,7 @@ import type { KubeObject } from '@kubecache/cache';
 import type { TokenUser } from './auth.js';
 import { Authorizer } from './authorization.js';
 import type { AuthorizationRule } from './authorization.js';
+import { isLoopbackHost, NonLoopbackBindError } from './bind.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import type { ServerContext } from './context.js';
 import { serveCustomResources } from './crd.js';
@@ -51,6 +52,7 @@ import type { ObjectStore } from './object-store.js';
 import { handleRequest } from './request.js';
 import { ResourceRegistry } from './resources.js';
 import { sendStatus } from './response.js';
+import type { ShardSelectorMode } from './selectors.js';
 import { createStats } from './stats.js';
 import type { ServerStats } from './stats.js';
 import { toStatusError } from './status.js';
@@ -69,8 +71,13 @@ import { DEFAULT_BOOKMARK_INTERVAL_MS, WatchHub } from './watch.js';
 export interface ApiServerOptions {
   /** TCP port; 0 (default) picks a free one. */
   readonly port?: number;
-  /** Interface to bind (default `127.0.0.1`). */
+  /**
+   * Interface to bind (default `127.0.0.1`). Only loopback addresses are accepted unless
+   * `allowNonLoopback` is set ({@link NonLoopbackBindError} otherwise).
+   */
   readonly host?: string;
+  /** Allow binding a non-loopback interface (the server is then reachable from the network). */
+  readonly allowNonLoopback?: boolean;
   /** Serve HTTPS with a fresh self-signed certificate for 127.0.0.1/localhost. */
   readonly tls?: boolean;
   /** Require `Authorization: Bearer <token>` (401 otherwise). With `tls` and no token, one is generated. */
@@ -113,10 +120,21 @@ export interface ApiServerOptions {
   readonly historySize?: number;
   /** Request body limit in bytes (default 3 MiB, like the real server); larger bodies get 413. */
   readonly maxBodyBytes?: number;
-  /** Objects to create at start (namespaces are created on demand). */
-  readonly objects?: readonly KubeObject[];
+  /**
+   * Objects to create at start (namespaces are created on demand). Any fields beyond
+   * `apiVersion`, `kind` and `metadata` (`spec`, `data`, …) are welcome, so fixture literals
+   * type-check as they are.
+   */
+  readonly objects?: readonly (KubeObject | (KubeObject & { readonly [field: string]: unknown }))[];
   /** Creating a namespaced object over HTTP in a missing namespace is 404 (default true, as on the real server). */
   readonly strictNamespaces?: boolean;
+  /**
+   * What LIST and WATCH do with KEP-5866's `shardSelector` parameter (default `honour`): filter
+   * by it and echo it in the list's `metadata.shardInfo`, or `ignore` it entirely (no parsing, no
+   * `shardInfo`) as a server before v1.36 or with the `ShardedListAndWatch` gate off does. The
+   * server's `shardSelector` property changes it at run time.
+   */
+  readonly shardSelector?: ShardSelectorMode;
   /** Closes the server when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -149,6 +167,11 @@ export interface ApiServer extends ObjectStore {
   readonly storage: ObjectStore;
   /** Request counters, handy for asserting what a client did. */
   readonly stats: ServerStats;
+  /**
+   * Whether `shardSelector` is honoured or ignored (see {@link ApiServerOptions.shardSelector});
+   * assignable, taking effect for the next LIST or WATCH (open watches keep what they began with).
+   */
+  shardSelector: ShardSelectorMode;
   /** Stops the server, dropping every connection. */
   close(): Promise<void>;
 }
@@ -170,6 +193,7 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
   readonly faults: FaultInjector;
   readonly stats: ServerStats;
   readonly storage: ObjectStore = this;
+  shardSelector: ShardSelectorMode;
   readonly #options: ApiServerOptions;
   readonly #context: ServerContext;
   readonly #sockets = new Set<Socket>();
@@ -187,6 +211,7 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
   constructor(options: ApiServerOptions) {
     super(new ResourceRegistry(), new Storage({ historySize: options.historySize }));
     this.#options = options;
+    this.shardSelector = options.shardSelector ?? 'honour';
     this.auth = new Authorizer(options.auth?.rules);
     this.hub = new WatchHub({
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
@@ -226,6 +251,7 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
     const options = this.#options;
     const token = (): string | undefined => this.token;
     const port = (): number => this.port;
+    const shardSelector = (): ShardSelectorMode => this.shardSelector;
     return {
       registry: this.registry,
       db: this.db,
@@ -247,12 +273,18 @@ class EmbeddedApiServer extends InProcessObjectStore implements ApiServer {
       get serverAddress() {
         return `${options.host ?? '127.0.0.1'}:${port()}`;
       },
+      get shardSelector() {
+        return shardSelector();
+      },
     };
   }
 
   async start(): Promise<void> {
     const options = this.#options;
     const host = options.host ?? '127.0.0.1';
+    if (!isLoopbackHost(host) && options.allowNonLoopback !== true) {
+      throw new NonLoopbackBindError(host);
+    }
     this.token =
       options.token ?? (options.tls === true ? randomBytes(16).toString('hex') : undefined);
     if (options.tls === true) {

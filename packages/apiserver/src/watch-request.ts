@@ -19,7 +19,7 @@ import type { ListQuery } from './query.js';
 import { apiVersionOf, groupResourceKey } from './resources.js';
 import { CHUNK } from './response.js';
 import type { ResourceRequest } from './routing.js';
-import { fieldMatcher, labelMatcher } from './selectors.js';
+import { fieldMatcher, labelMatcher, shardFilter, withShard } from './selectors.js';
 import { badRequest, failureStatus, statusError } from './status.js';
 import type { StoredObject } from './storage.js';
 import { tableJson } from './table.js';
@@ -78,6 +78,9 @@ function openWatcher(ctx: ServerContext, r: ResourceRequest, query: ListQuery): 
   // Legacy /watch/.../{name}: a watch of one object.
   if (name !== undefined) field = fieldMatcher(`metadata.name=${name}`, info);
   const label = labelMatcher(query.labelSelector);
+  // An object's uid and namespace never change, so a shard filter never turns a MODIFIED into
+  // an enter or exit: out-of-shard objects are simply never sent (initial events included).
+  field = withShard(field, shardFilter(query.shardSelector, ctx.shardSelector));
   r.res.writeHead(200, {
     'Content-Type': 'application/json',
     'Cache-Control': 'no-cache, private',

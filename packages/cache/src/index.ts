@@ -13,6 +13,7 @@ export * from './reflector-errors.js';
 export * from './reflector.js';
 export * from './label-selector.js';
 export * from './field-selector.js';
+export * from './shard-selector.js';
 export * from './processor.js';
 export * from './informer-events.js';
 export * from './shared-informer.js';

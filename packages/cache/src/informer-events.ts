@@ -6,6 +6,7 @@
  */
 import type { DeletedFinalStateUnknown } from './keys.js';
 import type { HandlerOptions, HandlerRegistration, ResourceEventHandler } from './processor.js';
+import type { DeepReadonly } from './types.js';
 
 /**
  * One informer event, as yielded by `informer.events()`.
@@ -18,9 +19,16 @@ import type { HandlerOptions, HandlerRegistration, ResourceEventHandler } from '
  * ```
  */
 export type InformerEvent<T> =
-  | { readonly type: 'added'; readonly object: T; readonly isInInitialList: boolean }
-  | { readonly type: 'updated'; readonly oldObject: T; readonly object: T }
-  | { readonly type: 'deleted'; readonly object: T | DeletedFinalStateUnknown<T> };
+  | { readonly type: 'added'; readonly object: DeepReadonly<T>; readonly isInInitialList: boolean }
+  | {
+      readonly type: 'updated';
+      readonly oldObject: DeepReadonly<T>;
+      readonly object: DeepReadonly<T>;
+    }
+  | {
+      readonly type: 'deleted';
+      readonly object: DeepReadonly<T> | DeletedFinalStateUnknown<DeepReadonly<T>>;
+    };
 
 /**
  * Options of `informer.events()`.

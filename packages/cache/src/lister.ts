@@ -7,7 +7,7 @@ import { KubecacheError } from './errors.js';
 import { NAMESPACE_INDEX } from './index-funcs.js';
 import { everything, parseLabelSelector, type LabelSelector } from './label-selector.js';
 import type { Indexer } from './store.js';
-import type { KubeObject } from './types.js';
+import type { DeepReadonly, KubeObject } from './types.js';
 
 /**
  * The object is not in the cache. `code` is `'NotFound'`, like the API's reason.
@@ -36,6 +36,12 @@ function toSelector(selector: LabelSelector | string | undefined): LabelSelector
   return typeof selector === 'string' ? parseLabelSelector(selector) : selector;
 }
 
+// Cached objects are handed out as they are, typed read-only (no copy: the type is the guard).
+const readonly = <T>(obj: T): DeepReadonly<T> => obj as unknown as DeepReadonly<T>;
+const readonlyOrUndefined = <T>(obj: T | undefined): DeepReadonly<T> | undefined =>
+  obj as unknown as DeepReadonly<T> | undefined;
+const readonlyAll = <T>(objs: T[]): DeepReadonly<T>[] => objs as unknown as DeepReadonly<T>[];
+
 /**
  * Read-only queries in one namespace.
  *
@@ -57,25 +63,25 @@ export class NamespaceLister<T extends KubeObject> {
   }
 
   /** Objects of this namespace matching `selector` (a parsed selector or its text; default all). */
-  list(selector?: LabelSelector | string): Readonly<T>[] {
+  list(selector?: LabelSelector | string): DeepReadonly<T>[] {
     const sel = toSelector(selector);
     if (sel.isEverything() && this.#indexer.getIndexers()[NAMESPACE_INDEX] !== undefined) {
-      return this.#indexer.byIndex(NAMESPACE_INDEX, this.namespace);
+      return readonlyAll(this.#indexer.byIndex(NAMESPACE_INDEX, this.namespace));
     }
-    return this.#indexer.listBySelector(sel, this.namespace);
+    return readonlyAll(this.#indexer.listBySelector(sel, this.namespace));
   }
 
   /** The object named `name`; throws {@link NotFoundError} when absent. */
-  get(name: string): Readonly<T> {
+  get(name: string): DeepReadonly<T> {
     const key = `${this.namespace}/${name}`;
     const obj = this.#indexer.getByKey(key);
     if (obj === undefined) throw new NotFoundError(this.#resource, key);
-    return obj;
+    return readonly(obj);
   }
 
   /** The object named `name`, or undefined. */
-  tryGet(name: string): Readonly<T> | undefined {
-    return this.#indexer.getByKey(`${this.namespace}/${name}`);
+  tryGet(name: string): DeepReadonly<T> | undefined {
+    return readonlyOrUndefined(this.#indexer.getByKey(`${this.namespace}/${name}`));
   }
 }
 
@@ -99,24 +105,44 @@ export class Lister<T extends KubeObject> {
   }
 
   /** Objects matching `selector` in every namespace (default all objects). */
-  list(selector?: LabelSelector | string): Readonly<T>[] {
+  list(selector?: LabelSelector | string): DeepReadonly<T>[] {
     const sel = toSelector(selector);
-    return sel.isEverything() ? this.#indexer.list() : this.#indexer.listBySelector(sel);
+    return readonlyAll(
+      sel.isEverything() ? this.#indexer.list() : this.#indexer.listBySelector(sel),
+    );
   }
 
   /**
    * The object with key `name`: a cluster-scoped object's name, or `namespace/name`. Throws
    * {@link NotFoundError} when absent. For namespaced objects prefer `namespace(ns).get(name)`.
    */
-  get(name: string): Readonly<T> {
+  get(name: string): DeepReadonly<T> {
     const obj = this.#indexer.getByKey(name);
     if (obj === undefined) throw new NotFoundError(this.#resource, name);
-    return obj;
+    return readonly(obj);
   }
 
   /** Like {@link Lister.get} but returns undefined when absent. */
-  tryGet(name: string): Readonly<T> | undefined {
-    return this.#indexer.getByKey(name);
+  tryGet(name: string): DeepReadonly<T> | undefined {
+    return readonlyOrUndefined(this.#indexer.getByKey(name));
+  }
+
+  /**
+   * Objects whose index `indexName` has `value` (a custom index added with `indexers`, or
+   * `namespace`). Throws `IndexNotFoundError` for an unknown index.
+   *
+   * @example
+   * ```ts
+   * const onNode = podLister.byIndex('byNode', 'node-1');
+   * ```
+   */
+  byIndex(indexName: string, value: string): DeepReadonly<T>[] {
+    return readonlyAll(this.#indexer.byIndex(indexName, value));
+  }
+
+  /** The values index `indexName` currently holds (e.g. every node that has pods). */
+  indexValues(indexName: string): string[] {
+    return this.#indexer.listIndexFuncValues(indexName);
   }
 
   /** Queries scoped to namespace `ns`. */

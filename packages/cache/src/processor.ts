@@ -45,6 +45,10 @@
  * @module
  */
 import { DeletedFinalStateUnknown } from './keys.js';
+import type { DeepReadonly } from './types.js';
+
+/** Handlers get the cached object itself, typed read-only: it is shared by every reader. */
+const shared = <T>(obj: T): DeepReadonly<T> => obj as unknown as DeepReadonly<T>;
 
 /**
  * Default capacity of a registration's buffer before it is compacted.
@@ -112,11 +116,11 @@ export type Notification<T> =
  */
 export interface ResourceEventHandler<T> {
   /** A new object, or (with `isInInitialList`) one already present at the initial list / registration. */
-  onAdd?(obj: T, isInInitialList: boolean): unknown;
+  onAdd?(obj: DeepReadonly<T>, isInInitialList: boolean): unknown;
   /** A changed object; periodic resyncs deliver `onUpdate(obj, obj)`. */
-  onUpdate?(oldObj: T, newObj: T): unknown;
+  onUpdate?(oldObj: DeepReadonly<T>, newObj: DeepReadonly<T>): unknown;
   /** A deleted object, or a tombstone when the deletion was only noticed by a relist. */
-  onDelete?(obj: T | DeletedFinalStateUnknown<T>): unknown;
+  onDelete?(obj: DeepReadonly<T> | DeletedFinalStateUnknown<DeepReadonly<T>>): unknown;
 }
 
 /**
@@ -389,14 +393,18 @@ export class Listener<T> implements HandlerRegistration {
           case 'add':
             if (n.isInInitialList) this.#initialPending--;
             if (this.#onAdd !== undefined)
-              result = this.#onAdd.call(this.#handler, n.obj, n.isInInitialList);
+              result = this.#onAdd.call(this.#handler, shared(n.obj), n.isInInitialList);
             break;
           case 'update':
             if (this.#onUpdate !== undefined)
-              result = this.#onUpdate.call(this.#handler, n.oldObj, n.newObj);
+              result = this.#onUpdate.call(this.#handler, shared(n.oldObj), shared(n.newObj));
             break;
           default:
-            if (this.#onDelete !== undefined) result = this.#onDelete.call(this.#handler, n.obj);
+            if (this.#onDelete !== undefined)
+              result = this.#onDelete.call(
+                this.#handler,
+                n.obj as unknown as DeepReadonly<T> | DeletedFinalStateUnknown<DeepReadonly<T>>,
+              );
         }
       } catch (err) {
         this.#report(err, n.kind);

@@ -460,7 +460,7 @@ export class Reflector<T extends KubeObject> {
 
   /** Reports a failure that is answered at once without counting against the budget. */
   #recovered(error: ReflectorError): void {
-    this.#report(error, { ...CONTINUING, attempt: this.#failures });
+    this.#report(error, CONTINUING);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -257,6 +257,11 @@ interface RvWaiter {
   readonly resolve: () => void;
 }
 
+/** `250ms`, `1.6s`: short and exact enough for a log line. */
+function formatDelay(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
 /** The default `onError`: one line per failure through `logger`, the stack only at debug. */
 function logFailure(
   logger: Logger,
@@ -283,7 +288,7 @@ function logFailure(
         level = 'error';
         message = `${context.source} failed, informer stopped`;
       } else {
-        fields['retryIn'] = `${((context.retryInMs ?? 0) / 1000).toFixed(1)}s`;
+        fields['retryIn'] = formatDelay(context.retryInMs ?? 0);
         // Answered at once and not counted (a cut after progress, a 410 relist): routine.
         if (context.attempt === 0) level = 'debug';
         message = `${context.source} failed, retrying`;

@@ -4,6 +4,30 @@
  * the full models from `@kubernetes/client-node`.
  */
 
+/**
+ * `T` read-only all the way down: what the cache hands out (lister results, handler arguments,
+ * informer events). Cached objects are shared by every reader, so writing to one would change
+ * what everyone else sees and corrupt the cache; this type makes such a write a compile error.
+ * Copy first (`deepCopy` in `@kubecache/client`) to change an object.
+ *
+ * A homomorphic mapped type on purpose: primitives stay as they are, arrays become read-only
+ * arrays, and hovers and errors say `DeepReadonly<Pod>` instead of spelling out the structure.
+ *
+ * @example
+ * ```ts
+ * const cached: DeepReadonly<Pod> = lister.namespace('default').get('web');
+ * cached.metadata!.labels!['app'] = 'x'; // error: index signature only permits reading
+ * ```
+ */
+export type DeepReadonly<T> = { readonly [K in keyof T]: DeepReadonlyValue<T[K]> };
+
+/** A property value of {@link DeepReadonly}: `unknown` and functions stay as they are. */
+export type DeepReadonlyValue<V> = unknown extends V
+  ? V
+  : V extends (...args: never[]) => unknown
+    ? V
+    : DeepReadonly<V>;
+
 /** An owner reference, as in `metadata.ownerReferences`. */
 export interface OwnerReference {
   readonly apiVersion: string;

@@ -21,9 +21,10 @@ import {
   type ReflectorOptions,
 } from '@kubecache/cache';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { DiscoveringListerWatcher } from './discovery.js';
 import { KubeListerWatcher, type ResourceRef } from './kube-lister-watcher.js';
 import {
-  resources,
+  builtinResources,
   type DynamicObject,
   type PartialObjectMetadata,
   type TypedResource,
@@ -49,6 +50,13 @@ export interface SharedInformerFactoryOptions {
   /** Applied to every object before it is cached (e.g. `stripManagedFields`). */
   readonly transform?: <T extends KubeObject>(obj: T) => T;
   readonly clock?: Clock;
+  /**
+   * Deep-freeze every cached object, so a write that gets past the read-only types (a cast, plain
+   * JavaScript) throws instead of silently changing what every other reader sees. Costs a walk of
+   * each object as it is stored. Default: off, or on when the environment has
+   * `KUBECACHE_FREEZE=1` (turn it on in test suites).
+   */
+  readonly freeze?: boolean;
   /** Reflector tuning (page size, backoff, streaming lists, ...). */
   readonly reflector?: Partial<Omit<ReflectorOptions<KubeObject>, 'listerWatcher' | 'store'>>;
   /**
@@ -154,6 +162,42 @@ export interface FactoryInformer {
   readonly informer: SharedIndexInformer<KubeObject>;
 }
 
+type BuiltinResources = typeof builtinResources;
+
+/**
+ * The typed accessors of one group version: `pods()` → `InformerPair<Pod>`.
+ *
+ * @example
+ * ```ts
+ * const coreV1: VersionInformers<BuiltinResources['core']['v1']> = factory.core.v1;
+ * ```
+ */
+export type VersionInformers<R> = {
+  readonly [K in keyof R]: R[K] extends TypedResource<infer T> ? () => InformerPair<T> : never;
+};
+
+/**
+ * The typed accessors of one API group, by version.
+ *
+ * @example
+ * ```ts
+ * const autoscaling: GroupInformers<BuiltinResources['autoscaling']> = factory.autoscaling; // .v1, .v2
+ * ```
+ */
+export type GroupInformers<G> = { readonly [V in keyof G]: VersionInformers<G[V]> };
+
+/**
+ * Every built-in group's accessors, as the factory has them (`factory.batch.v1.jobs()`).
+ *
+ * @example
+ * ```ts
+ * const jobs = (f: BuiltinInformers) => f.batch.v1.jobs().lister().list();
+ * ```
+ */
+export type BuiltinInformers = {
+  readonly [G in keyof BuiltinResources]: GroupInformers<BuiltinResources[G]>;
+};
+
 interface Entry {
   readonly id: string;
   readonly informer: SharedIndexInformer<KubeObject>;
@@ -197,6 +241,17 @@ export class SharedInformerFactory {
     this.#kc = kubeConfig;
     this.#options = options;
     this.#logger = options.logger ?? consoleLogger();
+    const pair = (ref: TypedResource<KubeObject>) => () => this.#pair(ref);
+    const mapValues = <V, R>(o: Record<string, V>, f: (v: V) => R): Record<string, R> =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+    Object.assign(
+      this,
+      mapValues(
+        builtinResources,
+        (versions: Record<string, Record<string, TypedResource<KubeObject>>>) =>
+          mapValues(versions, (byPlural) => mapValues(byPlural, pair)),
+      ),
+    );
   }
 
   /** Every informer this factory created so far, in creation order. */
@@ -243,7 +298,12 @@ export class SharedInformerFactory {
     return this.#entry(resource, options).lister as unknown as Lister<T>;
   }
 
-  /** A dynamic informer/lister pair for a resource known at runtime (e.g. a CRD). */
+  /**
+   * A dynamic informer/lister pair for a resource known at runtime (e.g. a CRD). Without
+   * `namespaced` in `ref`, kind and scope come from the server's discovery documents at the
+   * first list; a resource the server does not serve (yet) fails with `ResourceNotServedError`
+   * and is retried until it is, then syncs without a restart.
+   */
   forResource<T extends KubeObject = DynamicObject>(
     ref: ResourceRef,
     options: InformerForOptions<T> = {},
@@ -259,34 +319,27 @@ export class SharedInformerFactory {
     return this.#pair<PartialObjectMetadata>(ref, { ...options, metadataOnly: true });
   }
 
-  /** Typed accessors of `apps/v1`. */
-  readonly apps = {
-    v1: {
-      deployments: () => this.#pair(resources.deployments),
-      replicasets: () => this.#pair(resources.replicasets),
-      statefulsets: () => this.#pair(resources.statefulsets),
-      daemonsets: () => this.#pair(resources.daemonsets),
-    },
-  };
-
-  /** Typed accessors of the core group `v1`. */
-  readonly core = {
-    v1: {
-      pods: () => this.#pair(resources.pods),
-      configmaps: () => this.#pair(resources.configmaps),
-      secrets: () => this.#pair(resources.secrets),
-      services: () => this.#pair(resources.services),
-      namespaces: () => this.#pair(resources.namespaces),
-      events: () => this.#pair(resources.events),
-    },
-  };
-
-  /** Typed accessors of `coordination.k8s.io/v1`. */
-  readonly coordination = {
-    v1: {
-      leases: () => this.#pair(resources.leases),
-    },
-  };
+  // Typed accessors of every built-in group, derived from `builtinResources` (see
+  // `BuiltinInformers`); declared here, assigned in the constructor.
+  declare readonly core: BuiltinInformers['core'];
+  declare readonly apps: BuiltinInformers['apps'];
+  declare readonly batch: BuiltinInformers['batch'];
+  declare readonly autoscaling: BuiltinInformers['autoscaling'];
+  declare readonly networking: BuiltinInformers['networking'];
+  declare readonly policy: BuiltinInformers['policy'];
+  declare readonly rbac: BuiltinInformers['rbac'];
+  declare readonly storage: BuiltinInformers['storage'];
+  declare readonly discovery: BuiltinInformers['discovery'];
+  declare readonly coordination: BuiltinInformers['coordination'];
+  declare readonly events: BuiltinInformers['events'];
+  declare readonly scheduling: BuiltinInformers['scheduling'];
+  declare readonly node: BuiltinInformers['node'];
+  declare readonly certificates: BuiltinInformers['certificates'];
+  declare readonly admissionregistration: BuiltinInformers['admissionregistration'];
+  declare readonly apiextensions: BuiltinInformers['apiextensions'];
+  declare readonly apiregistration: BuiltinInformers['apiregistration'];
+  declare readonly flowcontrol: BuiltinInformers['flowcontrol'];
+  declare readonly resource: BuiltinInformers['resource'];
 
   /**
    * Starts every informer not yet running; informers requested later start at once. Stops them
@@ -385,17 +438,23 @@ export class SharedInformerFactory {
     const id = extras.length === 0 ? gvr : `${gvr}[${extras.join(',')}]`;
     let entry = this.#entries.get(id);
     if (entry === undefined) {
-      const lw = new KubeListerWatcher<KubeObject>(this.#kc, {
-        resource: ref,
-        ...(namespace === '' ? {} : { namespace }),
-        metadataOnly,
-      });
+      // A ref that does not say its scope (a CRD, a built-in named by hand) is looked up in the
+      // server's discovery documents at the first list, so cluster-scoped resources just work.
+      const lw =
+        ref.namespaced === undefined
+          ? new DiscoveringListerWatcher<KubeObject>(this.#kc, ref, { namespace, metadataOnly })
+          : new KubeListerWatcher<KubeObject>(this.#kc, {
+              resource: ref,
+              ...(namespace === '' ? {} : { namespace }),
+              metadataOnly,
+            });
       const onError = o.onError;
       const informer = new SharedIndexInformer<KubeObject>({
         name: id,
         listerWatcher: lw,
         resyncPeriodMs,
         logger: this.#logger,
+        freeze: o.freeze ?? process.env['KUBECACHE_FREEZE'] === '1',
         ...(transform === undefined ? {} : { transform }),
         ...(o.clock === undefined ? {} : { clock: o.clock }),
         ...(onError === undefined

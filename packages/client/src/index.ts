@@ -4,3 +4,4 @@ export * from './kube-lister-watcher.js';
 export * from './resources.js';
 export * from './factory.js';
 export * from './write.js';
+export * from './discovery.js';

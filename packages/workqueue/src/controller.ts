@@ -42,6 +42,7 @@ import {
   KubecacheError,
   splitMetaNamespaceKey,
   type DeletedFinalStateUnknown,
+  type DeepReadonly,
   type HandlerRegistration,
   type KubeObject,
   type ResourceEventHandler,
@@ -201,14 +202,24 @@ export class Controller {
     this.#primaryKind = options.kind;
     return this.#addSource(
       informer,
-      enqueueMapped<T>(this.queue, deletionHandlingMetaNamespaceKeyFunc, options),
+      enqueueMapped<T>(
+        this.queue,
+        (obj) =>
+          deletionHandlingMetaNamespaceKeyFunc(
+            obj as KubeObject | DeletedFinalStateUnknown<KubeObject>,
+          ),
+        options,
+      ),
     );
   }
 
   /** Children: an event on a child queues its controlling owner of the primary kind. */
   owns<T extends KubeObject>(informer: ControllerSource<T>, options: OwnsOptions<T> = {}): this {
-    const ownerKey = (obj: T | DeletedFinalStateUnknown<T>): string | undefined => {
-      const child = lastKnownState(obj);
+    const ownerKey = (
+      obj: DeepReadonly<T> | DeletedFinalStateUnknown<DeepReadonly<T>>,
+    ): string | undefined => {
+      // Generic T hides the metadata's shape; every T is a KubeObject, so read it as one.
+      const child = lastKnownState(obj) as KubeObject | undefined;
       const kind = options.ownerKind ?? this.#primaryKindNow();
       if (child === undefined || kind === undefined) return undefined;
       const ref = child.metadata?.ownerReferences?.find((r) => r.controller === true);
@@ -222,7 +233,9 @@ export class Controller {
   /** Any other source, mapped to primary keys by `map` (old and new object of an update both). */
   watches<T extends KubeObject>(
     informer: ControllerSource<T>,
-    map: (obj: T | DeletedFinalStateUnknown<T>) => string | readonly string[] | undefined,
+    map: (
+      obj: DeepReadonly<T> | DeletedFinalStateUnknown<DeepReadonly<T>>,
+    ) => string | readonly string[] | undefined,
     options: EnqueueOptions<T> = {},
   ): this {
     return this.#addSource(informer, enqueueMapped<T>(this.queue, map, options));

@@ -8,6 +8,7 @@
 import {
   deletionHandlingMetaNamespaceKeyFunc,
   DeletedFinalStateUnknown,
+  type DeepReadonly,
   type KubeObject,
   type ResourceEventHandler,
 } from '@kubecache/cache';
@@ -44,7 +45,14 @@ export function enqueueKeys<T extends KubeObject>(
   queue: KeyQueue,
   options: EnqueueOptions<T> = {},
 ): ResourceEventHandler<T> {
-  return enqueueMapped<T>(queue, (obj) => deletionHandlingMetaNamespaceKeyFunc(obj), options);
+  return enqueueMapped<T>(
+    queue,
+    (obj) =>
+      deletionHandlingMetaNamespaceKeyFunc(
+        obj as KubeObject | DeletedFinalStateUnknown<KubeObject>,
+      ),
+    options,
+  );
 }
 
 /**
@@ -59,11 +67,16 @@ export function enqueueKeys<T extends KubeObject>(
  */
 export function enqueueMapped<T extends KubeObject>(
   queue: KeyQueue,
-  map: (obj: T | DeletedFinalStateUnknown<T>) => string | readonly string[] | undefined,
+  map: (
+    obj: DeepReadonly<T> | DeletedFinalStateUnknown<DeepReadonly<T>>,
+  ) => string | readonly string[] | undefined,
   options: EnqueueOptions<T> = {},
 ): ResourceEventHandler<T> {
   const predicates = options.predicates ?? [];
-  const push = (obj: T | DeletedFinalStateUnknown<T>, priority: number): void => {
+  const push = (
+    obj: DeepReadonly<T> | DeletedFinalStateUnknown<DeepReadonly<T>>,
+    priority: number,
+  ): void => {
     const keys = map(obj);
     if (keys === undefined) return;
     if (typeof keys === 'string') queue.add(keys, { priority });
@@ -72,7 +85,11 @@ export function enqueueMapped<T extends KubeObject>(
   // The old object's keys that the new one does not have (an owner or a mapping that changed).
   // Keys both have are queued once: queuing one twice would reconcile it twice when a worker
   // takes the first add at once.
-  const pushOldOnly = (oldObj: T, newObj: T, priority: number): void => {
+  const pushOldOnly = (
+    oldObj: DeepReadonly<T>,
+    newObj: DeepReadonly<T>,
+    priority: number,
+  ): void => {
     const oldKeys = map(oldObj);
     if (oldKeys === undefined) return;
     const newKeys = map(newObj);

@@ -5,10 +5,13 @@
  *
  * @module
  */
-import type { KubeObject } from '@kubecache/cache';
+import type { DeepReadonly, KubeObject } from '@kubecache/cache';
 
 /** Whether the update from `oldObj` to `newObj` should be reconciled. */
-export type UpdatePredicate<T extends KubeObject = KubeObject> = (oldObj: T, newObj: T) => boolean;
+export type UpdatePredicate<T extends KubeObject = KubeObject> = (
+  oldObj: DeepReadonly<T>,
+  newObj: DeepReadonly<T>,
+) => boolean;
 
 function shallowEqualRecords(
   a: Readonly<Record<string, string>> | undefined,
