@@ -90,8 +90,7 @@ export const DEFAULT_LIST_DURATION_BUCKETS: readonly number[] = [
  *
  * @example
  * ```ts
- * registerInformerMetrics({ registry, factory });
- * registerInformerMetrics({ registry, informers: [{ id: 'pods', informer }] });
+ * registerInformerMetrics({ factory, informers: [{ id: 'standalone/pods', informer }] });
  * ```
  */
 export interface InformerMetricsOptions {
@@ -119,8 +118,8 @@ export interface InformerMetricsOptions {
  *
  * @example
  * ```ts
- * const metrics = registerInformerMetrics({ registry, factory });
- * metrics.add(otherFactory);
+ * const metrics = registerInformerMetrics({ factory });
+ * metrics.add(new SharedInformerFactory(kc, { namespace: 'kube-system' }));
  * metrics.unregister();
  * ```
  */
@@ -178,14 +177,10 @@ function isIdentified(source: InformerSource): source is IdentifiedInformer {
  *
  * @example
  * ```ts
- * import { Registry } from 'prom-client';
- * import { SharedInformerFactory } from '@kubecache/client';
- * import { registerInformerMetrics } from '@kubecache/metrics';
- *
- * const registry = new Registry();
  * const factory = new SharedInformerFactory(kc);
- * const metrics = registerInformerMetrics({ registry, factory });
- * // GET /metrics: res.end(await registry.metrics());
+ * const pods = factory.core.v1.pods(); // created before or after: both are exported
+ * const metrics = registerInformerMetrics({ factory }); // or { registry, factory }
+ * // GET /metrics: res.end(await register.metrics()), with `register` of prom-client
  * ```
  */
 export function registerInformerMetrics(options: InformerMetricsOptions = {}): InformerMetrics {

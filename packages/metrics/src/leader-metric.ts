@@ -13,7 +13,7 @@ import { MetricSet, resolveRegistry, type PromRegistry, type Unregisterable } fr
  *
  * @example
  * ```ts
- * createLeaderMetric({ registry });
+ * const exportTo = (registry: PromRegistry) => createLeaderMetric({ registry });
  * ```
  */
 export interface LeaderMetricOptions {
@@ -26,7 +26,7 @@ export interface LeaderMetricOptions {
  *
  * @example
  * ```ts
- * const leader = createLeaderMetric({ registry });
+ * const leader = createLeaderMetric();
  * leader.set('kube-system/my-controller', true);  // became leader
  * leader.set('kube-system/my-controller', false); // lost the lease
  * ```
@@ -46,11 +46,10 @@ export interface LeaderMetric extends Unregisterable {
  *
  * @example
  * ```ts
- * import { Registry } from 'prom-client';
- * const registry = new Registry();
- * const leader = createLeaderMetric({ registry });
- * elector.on('started-leading', () => leader.set('default/checksum-controller', true));
- * elector.on('stopped-leading', () => leader.set('default/checksum-controller', false));
+ * const leader = createLeaderMetric(); // or { registry }
+ * // wherever the lease is won or lost:
+ * leader.set('default/checksum-controller', true);
+ * leader.set('default/checksum-controller', false);
  * ```
  */
 export function createLeaderMetric(options: LeaderMetricOptions = {}): LeaderMetric {

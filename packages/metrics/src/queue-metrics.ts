@@ -34,7 +34,7 @@ export const DEFAULT_QUEUE_BUCKETS: readonly number[] = [
  *
  * @example
  * ```ts
- * new PrometheusQueueMetrics({ registry, latencyBuckets: [0.01, 0.1, 1, 10] });
+ * new PrometheusQueueMetrics({ latencyBuckets: [0.01, 0.1, 1, 10] });
  * ```
  */
 export interface PrometheusQueueMetricsOptions {
@@ -60,14 +60,9 @@ type QueueLabel = (typeof QUEUE)[number];
  *
  * @example
  * ```ts
- * import { Registry } from 'prom-client';
- * import { RateLimitingQueue } from '@kubecache/workqueue';
- * import { PrometheusQueueMetrics } from '@kubecache/metrics';
- *
- * const registry = new Registry();
- * const queueMetrics = new PrometheusQueueMetrics({ registry });
+ * const queueMetrics = new PrometheusQueueMetrics(); // or { registry }
  * const queue = new RateLimitingQueue<string>({ name: 'deployments', metricsProvider: queueMetrics });
- * // registry.metrics() now includes kubecache_workqueue_depth{queue="deployments"} 0, …
+ * // the registry now has kubecache_workqueue_depth{queue="deployments"} 0, …
  * ```
  */
 export class PrometheusQueueMetrics implements MetricsProvider, Unregisterable {
@@ -176,6 +171,7 @@ export class PrometheusQueueMetrics implements MetricsProvider, Unregisterable {
    *
    * @example
    * ```ts
+   * const queueMetrics = new PrometheusQueueMetrics();
    * queueMetrics.unregister();
    * ```
    */

@@ -20,8 +20,8 @@ import {
  *
  * @example
  * ```ts
- * import { Registry } from 'prom-client';
- * const registry: PromRegistry = new Registry();
+ * // registry: `new Registry()` of prom-client, or its global `register`
+ * const exportTo = (registry: PromRegistry) => registerInformerMetrics({ registry, factory });
  * ```
  */
 export type PromRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>;
@@ -33,7 +33,7 @@ export interface Unregisterable {
    *
    * @example
    * ```ts
-   * const metrics = registerInformerMetrics({ registry, factory });
+   * const metrics = registerInformerMetrics({ factory });
    * metrics.unregister(); // before factory.shutdown(), or in a test's after()
    * ```
    */
