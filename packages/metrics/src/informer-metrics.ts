@@ -172,8 +172,8 @@ function isIdentified(source: InformerSource): source is IdentifiedInformer {
  *
  * Labels: `informer` is the factory's informer id (`core/v1/configmaps[ns=default]`; it includes
  * the selectors as written in code, so keep secrets out of selectors), `type` the watch event
- * type, `handler` the registration's name. No label ever carries an object's name, a URL or a
- * credential.
+ * type, `handler` the registration's name. No label value comes from the watched objects (series
+ * are per informer and handler, never per object), from a URL or from a credential.
  *
  * @example
  * ```ts
