@@ -15,8 +15,16 @@
  * `https://wazanga.partytime` when the ConfigMap is missing or the target names a missing key.
  * An informer that lists and watches only that ConfigMap (field selector on its name) feeds a
  * {@link ConfigMapSource}, so requests are answered from memory: a closed watch, a 410 or an API
- * server outage changes nothing for callers while the reflector reconnects. `GET /readyz` is 200
- * once the informer synced (503 before), `GET /healthz` always 200.
+ * server outage changes nothing for callers while the reflector reconnects.
+ *
+ * Probes and metrics:
+ *   GET /readyz   200 once the config source synced, else 503
+ *   GET /healthz  200 while `factory.health().ready` (every informer synced, none stopped for
+ *                 good), else 503; the body is the health (watching, last event, last error,
+ *                 consecutive failures, next retry, handler backlogs)
+ *   GET /livez    always 200: the process serves (a liveness probe must not restart the pod for
+ *                 an API server outage, which the cache rides out)
+ *   GET /metrics  Prometheus text (`@kubecache/metrics` on a prom-client registry)
  *
  * The namespace is the pod's (the service account's namespace file) when running in a pod, else
  * `--namespace` (default `default`). The cluster: `--kubeconfig FILE` or `KUBECONFIG`, else the
@@ -31,7 +39,9 @@ import { parseArgs } from 'node:util';
 import { startApiServer, type ApiServer } from '@kubecache/apiserver';
 import { SharedInformerFactory } from '@kubecache/client';
 import { ConfigMapSource } from '@kubecache/config';
+import { registerInformerMetrics } from '@kubecache/metrics';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
 
 const CONFIGMAP_NAME = 'clusters-config';
 const DEFAULT_ENDPOINT = 'https://wazanga.partytime';
@@ -135,26 +145,37 @@ source.holder.onChange(({ current, origin }) =>
   console.log(`config ${origin}: current_endpoint is now ${current.currentEndpoint}`),
 );
 
+// Metrics are read from the factory at scrape time: nothing is computed per event. A registry of
+// our own (not prom-client's global one) so that only what this program registers is served.
+const registry = new Registry();
+const informerMetrics = registerInformerMetrics({ registry, factory });
+
 // --- the HTTP server --------------------------------------------------------------------------
+
+interface Reply {
+  readonly status: number;
+  /** Sent as JSON, or as it is when `contentType` is given. */
+  readonly body: unknown;
+  readonly contentType?: string;
+}
 
 function send(
   req: IncomingMessage,
   res: ServerResponse,
-  status: number,
-  body: unknown,
+  { status, body, contentType }: Reply,
   headers: Record<string, string> = {},
 ): void {
-  const json = JSON.stringify(body);
+  const text = contentType === undefined ? JSON.stringify(body) : String(body);
   res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(json)),
+    'content-type': contentType ?? 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
     ...headers,
   });
-  res.end(req.method === 'HEAD' ? undefined : json);
+  res.end(req.method === 'HEAD' ? undefined : text);
 }
 
 // A Map, not an object literal: `/constructor` must be a 404, not Object's prototype.
-const routes = new Map<string, () => { status: number; body: unknown }>([
+const routes = new Map<string, () => Reply | Promise<Reply>>([
   // Answered from memory: no API server round trip, whatever the state of the watch.
   [
     '/config',
@@ -167,18 +188,44 @@ const routes = new Map<string, () => { status: number; body: unknown }>([
         ? { status: 200, body: { status: 'ok' } }
         : { status: 503, body: { status: 'syncing' } },
   ],
-  ['/healthz', () => ({ status: 200, body: { status: 'ok' } })],
+  [
+    '/healthz',
+    () => {
+      const health = factory.health();
+      return {
+        status: health.ready ? 200 : 503,
+        body: { status: health.ready ? 'ok' : 'unavailable', ...health },
+      };
+    },
+  ],
+  ['/livez', () => ({ status: 200, body: { status: 'ok' } })],
+  [
+    '/metrics',
+    async () => ({
+      status: 200,
+      body: await registry.metrics(),
+      contentType: registry.contentType,
+    }),
+  ],
 ]);
 
 const http = createServer((req, res) => {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   const route = routes.get(path);
-  if (route === undefined) return send(req, res, 404, { error: 'not found' });
+  if (route === undefined) return send(req, res, { status: 404, body: { error: 'not found' } });
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    return send(req, res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+    const body = { error: 'method not allowed' };
+    return send(req, res, { status: 405, body }, { allow: 'GET, HEAD' });
   }
-  const { status, body } = route();
-  send(req, res, status, body);
+  Promise.resolve()
+    .then(route)
+    .then(
+      (reply) => send(req, res, reply),
+      (err: unknown) => {
+        console.error(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+        send(req, res, { status: 500, body: { error: 'internal error' } });
+      },
+    );
 });
 await new Promise<void>((resolve, reject) => {
   http.once('error', reject);
@@ -186,7 +233,9 @@ await new Promise<void>((resolve, reject) => {
 });
 const listening = (http.address() as AddressInfo).port;
 // Serve before the cache syncs: /readyz says 503 until then, /config the default.
-console.log(`Listening on http://localhost:${listening} (GET /config, /readyz, /healthz)`);
+console.log(
+  `Listening on http://localhost:${listening} (GET /config, /readyz, /healthz, /livez, /metrics)`,
+);
 
 factory.start(stop.signal);
 await source.start(stop.signal);
@@ -295,6 +344,19 @@ async function demo(server: ApiServer): Promise<boolean> {
   await settle();
   await getConfig('https://bar.com');
 
+  // What a Prometheus scrape of this run sees: the informer's counters moved with the steps.
+  const metrics = await (await fetch(`http://127.0.0.1:${listening}/metrics`)).text();
+  console.log('\nGET /metrics (the informer, excerpt):');
+  for (const line of metrics.split('\n')) {
+    if (
+      /^kubecache_informer_((re)?lists_total|watch_restarts_total|events_total|store_objects)\{/.test(
+        line,
+      )
+    ) {
+      console.log(`  ${line}`);
+    }
+  }
+
   console.log(allExpected ? '\nEvery answer as expected.' : '\nSome answers were UNEXPECTED.');
   return allExpected;
 }
@@ -326,6 +388,7 @@ await new Promise<void>((resolve) => {
   http.closeAllConnections(); // keep-alive clients would hold close() open
 });
 await factory.shutdown();
+informerMetrics.unregister();
 await apiServer?.close();
 if (kubeconfigFile !== undefined) rmSync(kubeconfigFile, { force: true });
 console.log('Done.');

@@ -12,6 +12,9 @@ const EXAMPLE = 'examples/configmap-endpoint.ts';
 const DEFAULT = 'https://wazanga.partytime';
 const FOO = 'https://foo.com';
 const BAR = 'https://bar.com';
+const INFORMER = 'core/v1/configmaps[ns=default,fields=metadata.name=clusters-config]';
+// The kubeconfig's bearer token: it must appear in no probe body and no metric.
+const TOKEN = 'kubecache-test-token-0123456789abcdef';
 
 interface Run {
   readonly child: ChildProcess;
@@ -97,6 +100,33 @@ async function until(
   }
 }
 
+/** `GET /metrics`: Prometheus text; `metric(name, labels)` reads one sample of it. */
+async function scrape(port: number): Promise<{
+  text: string;
+  metric: (name: string, labels?: Record<string, string>) => number | undefined;
+}> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  return { text, metric: (name, labels = {}) => metricValue(text, name, labels) };
+}
+
+/** The value of the sample `name{labels…}` (labels a subset, matched in any order). */
+function metricValue(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  const found = text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .filter((l) => wanted.every((w) => l.includes(w)));
+  assert.ok(found.length <= 1, `several samples of ${name} ${JSON.stringify(labels)}`);
+  return found[0] === undefined ? undefined : Number(found[0].slice(found[0].lastIndexOf(' ') + 1));
+}
+
 const endpointIs =
   (url: string) =>
   ({ status, body }: { status: number; body: unknown }): boolean =>
@@ -133,6 +163,18 @@ describe('examples/configmap-endpoint.ts', () => {
     const steps = lines.filter((l) => /^\[\d\] /.test(l)).map((l) => l.slice(1, 2));
     assert.deepEqual(steps, ['1', '2', '3', '4', '5', '6', '7', '8', '9']);
     assert.ok(lines.includes('Every answer as expected.'), stdout);
+    // The /metrics excerpt it prints: step 6's 410 was a relist, the store holds the ConfigMap.
+    const i = { informer: INFORMER };
+    const excerpt = lines
+      .filter((l) => l.startsWith('  kubecache_'))
+      .map((l) => l.trim())
+      .join('\n');
+    assert.equal(metricValue(excerpt, 'kubecache_informer_relists_total', i), 1, excerpt);
+    assert.equal(
+      metricValue(excerpt, 'kubecache_informer_events_total', { ...i, type: 'ERROR' }),
+      1,
+    );
+    assert.equal(metricValue(excerpt, 'kubecache_informer_store_objects', i), 1);
     assert.match(stdout, /Done\.\n$/);
   });
 
@@ -142,7 +184,7 @@ describe('examples/configmap-endpoint.ts', () => {
     let kubeconfig: string;
 
     before(async () => {
-      server = await startApiServer({ bookmarkIntervalMs: 0 });
+      server = await startApiServer({ bookmarkIntervalMs: 0, token: TOKEN });
       dir = mkdtempSync(join(tmpdir(), 'configmap-endpoint-'));
       kubeconfig = join(dir, 'kubeconfig');
       writeFileSync(kubeconfig, server.kubeconfigYaml);
@@ -179,9 +221,20 @@ describe('examples/configmap-endpoint.ts', () => {
       const run = start(['--kubeconfig', kubeconfig, '--port', '0']);
       try {
         const port = Number((await run.line(/Listening on http:\/\/localhost:(\d+)/))[1]);
+        const i = { informer: INFORMER };
         assert.ok(port > 0);
-        assert.deepEqual(await get(port, '/healthz'), { status: 200, body: { status: 'ok' } });
+        assert.deepEqual(await get(port, '/livez'), { status: 200, body: { status: 'ok' } });
+        const unhealthy = await get(port, '/healthz');
+        assert.equal(unhealthy.status, 503);
+        assert.deepEqual(
+          {
+            ...(unhealthy.body as object),
+            informers: Object.keys((unhealthy.body as { informers: object }).informers),
+          },
+          { status: 'unavailable', ready: false, informers: [INFORMER] },
+        );
         assert.equal((await get(port, '/readyz')).status, 503);
+        assert.equal((await scrape(port)).metric('kubecache_informer_synced', i), 0);
         assert.ok(endpointIs(DEFAULT)(await get(port, '/config')), 'the default before sync');
         assert.equal((await get(port, '/nope')).status, 404);
         assert.equal((await get(port, '/constructor')).status, 404);
@@ -189,17 +242,43 @@ describe('examples/configmap-endpoint.ts', () => {
         await server.faults.resume();
         await until(port, '/readyz', (a) => a.status === 200, 'ready after the API server is back');
         assert.ok(endpointIs(DEFAULT)(await get(port, '/config')), 'absent: the default');
+        const healthy = await get(port, '/healthz');
+        assert.equal(healthy.status, 200);
+        const health = healthy.body as {
+          status: string;
+          ready: boolean;
+          informers: Record<string, { synced: boolean; storeSize: number }>;
+        };
+        assert.equal(health.status, 'ok');
+        assert.equal(health.ready, true);
+        assert.equal(health.informers[INFORMER]?.synced, true);
+        assert.equal(health.informers[INFORMER]?.storeSize, 0);
 
         server.create(configMap('cluster1.endpoint'));
         await until(port, '/config', endpointIs(FOO), 'created');
+        // The metrics move with what the informer sees.
+        let m = await scrape(port);
+        assert.equal(m.metric('kubecache_informer_synced', i), 1);
+        assert.equal(m.metric('kubecache_informer_store_objects', i), 1);
+        assert.equal(m.metric('kubecache_informer_events_total', { ...i, type: 'ADDED' }), 1);
+        const modified = m.metric('kubecache_informer_events_total', { ...i, type: 'MODIFIED' })!;
         retarget('cluster2.endpoint');
         await until(port, '/config', endpointIs(BAR), 'edited');
+        m = await scrape(port);
+        assert.equal(
+          m.metric('kubecache_informer_events_total', { ...i, type: 'MODIFIED' }),
+          modified + 1,
+        );
         retarget('cluster3.endpoint');
         await until(port, '/config', endpointIs(DEFAULT), 'a dangling current.target');
 
+        const restarts = m.metric('kubecache_informer_watch_restarts_total', i)!;
         server.faults.closeWatches();
         retarget('cluster1.endpoint');
         await until(port, '/config', endpointIs(FOO), 'an edit after closed watches');
+        m = await scrape(port);
+        assert.ok(m.metric('kubecache_informer_watch_restarts_total', i)! > restarts);
+        assert.ok(m.metric('kubecache_informer_watch_duration_seconds_count', i)! >= 1);
 
         server.faults.breakWatches();
         retarget('cluster2.endpoint');
@@ -208,6 +287,9 @@ describe('examples/configmap-endpoint.ts', () => {
         // (Deletions noticed only by a relist, as tombstones: test/config/configmap-source.test.ts.)
         server.delete(ref);
         await until(port, '/config', endpointIs(DEFAULT), 'deleted');
+        m = await scrape(port);
+        assert.equal(m.metric('kubecache_informer_store_objects', i), 0);
+        assert.equal(m.metric('kubecache_informer_events_total', { ...i, type: 'DELETED' }), 1);
 
         server.create(configMap('cluster1.endpoint'));
         await until(port, '/config', endpointIs(FOO), 're-created');
@@ -220,6 +302,14 @@ describe('examples/configmap-endpoint.ts', () => {
         await server.faults.resume();
         retarget('cluster2.endpoint');
         await until(port, '/config', endpointIs(BAR), 'an edit after the outage', 20_000);
+        m = await scrape(port);
+        assert.ok(m.metric('kubecache_informer_failures_total', i)! >= 1, 'the outage was seen');
+        assert.equal(m.metric('kubecache_informer_consecutive_failures', i), 0);
+
+        // Nothing a probe or a scrape returns carries the credentials or the server's URL.
+        const probes = [m.text, JSON.stringify((await get(port, '/healthz')).body)];
+        for (const out of probes) assert.ok(!out.includes(TOKEN), 'the token leaked');
+        assert.ok(!m.text.includes(server.url), 'the server URL is in a metric');
 
         run.child.kill('SIGTERM');
         const { code, signal } = await run.done;
