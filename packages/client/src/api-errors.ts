@@ -175,8 +175,10 @@ export function apiStatusHint(
  *
  * @example
  * ```ts
- * if (res.statusCode !== 200) {
- *   throw apiStatusErrorFrom(res.statusCode, res.headers, await res.body.text(), `GET ${url.pathname}`, { verb: 'list', resource: 'pods' });
+ * const res = await fetch('http://127.0.0.1:8001/api/v1/pods'); // kubectl proxy
+ * if (res.status !== 200) {
+ *   const headers = Object.fromEntries(res.headers);
+ *   throw apiStatusErrorFrom(res.status, headers, await res.text(), 'GET /api/v1/pods', { verb: 'list', resource: 'pods' });
  * }
  * ```
  */

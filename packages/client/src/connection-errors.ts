@@ -35,8 +35,9 @@ export type ConnectionErrorCode =
  *
  * @example
  * ```ts
- * informer.run(signal); // onError receives a ReflectorError whose cause is a ConnectionError
- * if (err.cause instanceof ConnectionError && err.cause.code === 'TlsVerificationFailed') alert(err.cause.hint);
+ * // An informer's onError receives a ReflectorError whose cause is a ConnectionError.
+ * const cause = err instanceof ReflectorError ? err.cause : err;
+ * if (cause instanceof ConnectionError && cause.code === 'TlsVerificationFailed') console.error(cause.hint);
  * ```
  */
 export class ConnectionError extends KubecacheError {
@@ -186,7 +187,8 @@ function findCoded(
  *
  * @example
  * ```ts
- * try { await request(url); } catch (err) { throw connectionErrorFrom(err, url.origin) ?? err; }
+ * const url = new URL('https://api.cluster.invalid:6443/version');
+ * try { await fetch(url); } catch (e) { throw connectionErrorFrom(e, url.origin) ?? e; }
  * ```
  */
 export function connectionErrorFrom(err: unknown, server: string): ConnectionError | undefined {

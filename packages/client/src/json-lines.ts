@@ -75,7 +75,8 @@ function isBlank(buf: Buffer, start: number, end: number): boolean {
  * ```ts
  * const decoder = new JsonLinesDecoder();
  * const out: unknown[] = [];
- * for await (const chunk of body) { decoder.write(chunk, out); for (const v of out) use(v); out.length = 0; }
+ * const res = await fetch('http://127.0.0.1:8001/api/v1/pods?watch=1'); // kubectl proxy
+ * for await (const chunk of res.body!) { decoder.write(chunk, out); for (const v of out) console.log(v); out.length = 0; }
  * decoder.end();
  * ```
  */
@@ -186,7 +187,8 @@ export class JsonLinesDecoder {
  *
  * @example
  * ```ts
- * for await (const value of readJsonLines(response.body)) console.log(value);
+ * const res = await fetch('http://127.0.0.1:8001/api/v1/pods?watch=1'); // kubectl proxy
+ * for await (const value of readJsonLines(res.body!)) console.log(value);
  * ```
  */
 export async function* readJsonLines(

@@ -153,8 +153,8 @@ function headerValue(value: string | string[] | undefined): string | undefined {
  *
  * @example
  * ```ts
- * const kc = new KubeConfig(); kc.loadFromDefault();
- * const lw = new KubeListerWatcher<V1Deployment>(kc, {
+ * const kc = loadKubeConfig();
+ * const lw = new KubeListerWatcher<Deployment>(kc, {
  *   resource: { group: 'apps', version: 'v1', resource: 'deployments' },
  *   namespace: 'default',
  * });
