@@ -114,6 +114,19 @@ describe('bad input on the way to the API server', () => {
       /clusters\[0\]\.cluster\.server is missing/,
       /every cluster needs a name and a server/,
     );
+    const tokenFile = join(dir, 'no-such-token');
+    const missingToken = file(
+      kubeconfigYaml('https://10.0.0.1:6443').replace(
+        'token: t0ps3cret',
+        `token-file: ${tokenFile}`,
+      ),
+    );
+    assertInvalid(
+      () => loadKubeConfig({ path: missingToken }),
+      missingToken,
+      new RegExp(`it names a file that does not exist: ${tokenFile}$`),
+      /check the token-file, certificate and key paths/,
+    );
     const noContext = file(kubeconfigYaml('https://10.0.0.1:6443', { currentContext: 'staging' }));
     assertInvalid(
       () => loadKubeConfig({ path: noContext }),

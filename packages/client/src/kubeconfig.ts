@@ -133,6 +133,16 @@ function parseFile(file: string): Loaded {
     kc.makePathsAbsolute(dirname(file));
   } catch (err) {
     const yaml = (err as { name?: unknown }).name === 'YAMLException';
+    const missing = (err as { code?: unknown; path?: unknown }).code === 'ENOENT';
+    if (missing) {
+      const path = String((err as { path?: unknown }).path ?? '');
+      throw new KubeconfigInvalidError(file, `it names a file that does not exist: ${path}`, {
+        hint:
+          'check the token-file, certificate and key paths of its users and clusters (relative ' +
+          'paths are resolved against the current directory for token-file)',
+        cause: err,
+      });
+    }
     throw new KubeconfigInvalidError(
       file,
       yaml ? `not valid YAML: ${messageOf(err)}` : messageOf(err),
