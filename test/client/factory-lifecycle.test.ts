@@ -80,7 +80,7 @@ describe('SharedInformerFactory lifecycle', () => {
   it('health is ready once every started informer synced; informers() lists late ones too', async () => {
     const factory = new SharedInformerFactory(kc, { logger: undefined });
     factory.core.v1.configmaps();
-    assert.equal(factory.health().ready, true, 'nothing started yet');
+    assert.equal(factory.health().ready, false, 'not ready before start');
     const ac = new AbortController();
     factory.start(ac.signal);
     assert.equal(factory.health().ready, false, 'started, not synced');

@@ -105,7 +105,8 @@ export interface InformerPair<T extends KubeObject> {
 }
 
 /**
- * The factory's health: `ready` when every started informer has synced and none has stopped.
+ * The factory's health: `ready` once started, when every started informer has synced and none
+ * has stopped.
  *
  * @example
  * ```ts
@@ -260,8 +261,8 @@ export class SharedInformerFactory {
   }
 
   /**
-   * Health of every informer (see `SharedIndexInformer.health`); `ready` when every started one
-   * has synced and none has stopped. For a readiness probe.
+   * Health of every informer (see `SharedIndexInformer.health`); `ready` once the factory has
+   * started and every started informer has synced, and none has stopped. For a readiness probe.
    *
    * @example
    * ```ts
@@ -270,7 +271,8 @@ export class SharedInformerFactory {
    */
   health(): FactoryHealth {
     const informers: Record<string, InformerHealth> = {};
-    let ready = true;
+    // Not ready before start(): a readiness probe must not pass before anything was cached.
+    let ready = this.#controller !== undefined && !this.#shutdown;
     for (const e of this.#entries.values()) {
       const h = e.informer.health();
       informers[e.id] = h;
