@@ -276,6 +276,34 @@ describe(`Reflector over HTTP (seed ${SEED})`, () => {
     }
   });
 
+  it('a server answering every watch with 410 gets relists at a climbing backoff, not a LIST every 800 ms', async () => {
+    const h = await startHarness({ objects: many(1) });
+    try {
+      await waitFor(() => h.reflector.isWatching(), 'watching');
+      h.server.faults.failNext({ status: 410, count: 6, watch: true });
+      h.server.faults.breakWatches();
+      // The break itself backs off once (no events on the fake clock); the first 410 relists at
+      // once; from the second on, each relist waits longer than the one before.
+      const delays: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const d = await nextBackoff(h);
+        delays.push(d);
+        await h.clock.advance(d);
+      }
+      for (let i = 2; i < delays.length; i++) {
+        assert.ok(delays[i]! > delays[i - 1]!, `climbing: ${delays.join(', ')} (seed ${SEED})`);
+      }
+      assert.ok(delays[4]! >= 6400 * 0.75, `reached ${delays[4]} ms (seed ${SEED})`);
+      assert.ok(h.store.replaces.length >= 4, 'each 410 still relists');
+      await h.clock.advance(await nextBackoff(h));
+      await waitFor(() => h.reflector.isWatching(), 'watching once the 410s stop');
+      h.server.create(configMap('after-410s'));
+      await waitFor(() => h.store.keys().includes('default/after-410s'), 'event applied');
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('stops promptly on abort, while watching or backing off, and run() resolves', async () => {
     const h = await startHarness({ objects: many(1) });
     await waitFor(() => h.reflector.isWatching(), 'watching');

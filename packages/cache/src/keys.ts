@@ -25,7 +25,10 @@ export class KeyError extends KubecacheError {
   readonly key: string | undefined;
 
   constructor(message: string, options?: { key?: string; cause?: unknown }) {
-    super('KeyError', message, { cause: options?.cause });
+    super('KeyError', message, {
+      cause: options?.cause,
+      hint: 'every object needs metadata.name (and a namespace for namespaced kinds); a custom keyFunc must accept every object the server sends',
+    });
     this.key = options?.key;
   }
 }

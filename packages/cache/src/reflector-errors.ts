@@ -118,6 +118,9 @@ export class TruncatedWatchStreamError extends KubecacheError {
     super(
       'TruncatedWatchStream',
       `watch stream ended inside a line (${pendingBytes} bytes dropped)`,
+      {
+        hint: 'the connection was cut mid-event (a proxy or load balancer timeout?); the watch resumes from the last complete event, nothing is lost',
+      },
     );
     this.pendingBytes = pendingBytes;
   }

@@ -541,7 +541,11 @@ export class Reflector<T extends KubeObject> {
     this.#lists++;
     const now = this.#clock.now();
     this.#lastEventAt = now;
-    this.#progress();
+    // A list that follows a run of 410s proves little: a server that answers every watch with
+    // 410 would otherwise get a full LIST at the shortest delay forever. Only watch progress
+    // (an applied event) resets the backoff then, so 410 loops climb to the cap as in client-go.
+    if (this.#goneStreak <= 1) this.#progress();
+    else this.#failures = 0;
     this.#observe('listed', {
       items: items.length,
       durationMs: now - this.#listStartedAt,

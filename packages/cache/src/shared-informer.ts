@@ -86,6 +86,7 @@ import type { ReflectorError, ReflectorStage } from './reflector-errors.js';
 import type { ReflectorStore } from './reflector-store.js';
 import { compareResourceVersions } from './resource-version.js';
 import { createIndexer, type Indexer, type Store } from './store.js';
+import { ReentrantWriteError } from './store-errors.js';
 import type { KubeObject } from './types.js';
 
 /**
@@ -238,6 +239,29 @@ export class TransformError extends KubecacheError {
       'TransformFailed',
       `transform failed on ${key}, object skipped: ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause, hint: 'fix the transform: it must accept every object the server can send' },
+    );
+    this.key = key;
+  }
+}
+
+/**
+ * The store refused an object (one of its index functions threw on it); the object was skipped
+ * and is picked up again at its next change or relist. `code` is `'StoreRejected'`; the index
+ * function's error is `cause`.
+ *
+ * @example
+ * ```ts
+ * onError: (err) => { if (err instanceof StoreRejectedError) console.log(err.key, err.cause); }
+ * ```
+ */
+export class StoreRejectedError extends KubecacheError {
+  readonly key: string;
+
+  constructor(key: string, cause: unknown) {
+    super(
+      'StoreRejected',
+      `store refused ${key}, object skipped: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause, hint: 'an index function threw on this object: make it accept every object' },
     );
     this.key = key;
   }
@@ -700,7 +724,14 @@ export class SharedIndexInformer<T extends KubeObject> {
     // Look up by object, not by key: the store finds it through its namespace and name maps
     // without splitting the key string again (a measurable cost per watch event).
     const old = this.#indexer.get(obj);
-    this.#indexer.update(obj);
+    try {
+      this.#indexer.update(obj);
+    } catch (err) {
+      // An index function refused it (the store is unchanged): skip it, as client-go does.
+      if (err instanceof ReentrantWriteError) throw err;
+      this.#report(new StoreRejectedError(key, err), { source: 'store', key });
+      return;
+    }
     this.#processor.distribute(
       old === undefined
         ? { kind: 'add', key, obj, isInInitialList: false }
@@ -720,8 +751,8 @@ export class SharedIndexInformer<T extends KubeObject> {
 
   #replace(rawItems: readonly T[], resourceVersion: string): void {
     // Transform and key every item once; an item that cannot be stored is reported and left out.
-    const items: T[] = [];
-    const keys: string[] = [];
+    let items: T[] = [];
+    let keys: string[] = [];
     for (let i = 0; i < rawItems.length; i++) {
       const admitted = this.#admit(rawItems[i]!);
       if (admitted === undefined) continue;
@@ -729,36 +760,24 @@ export class SharedIndexInformer<T extends KubeObject> {
       keys.push(admitted.key);
     }
     const initial = !this.#synced;
-    const p = this.#processor;
-    if (this.#indexer.size === 0) {
+    // The diff reads the cache as it is before the replace (tombstones and updates need the old
+    // objects); a replace that throws leaves the store unchanged, so it can be diffed again.
+    const fromEmpty = this.#indexer.size === 0;
+    let notifications = fromEmpty ? undefined : this.#diff(items, keys, initial);
+    try {
       this.#indexer.replace(items, resourceVersion);
+    } catch (err) {
+      if (err instanceof ReentrantWriteError) throw err;
+      ({ items, keys } = this.#indexable(items, keys));
+      if (!fromEmpty) notifications = this.#diff(items, keys, initial);
+      this.#indexer.replace(items, resourceVersion);
+    }
+    const p = this.#processor;
+    if (notifications === undefined) {
       for (let i = 0; i < items.length; i++) {
         p.distribute({ kind: 'add', key: keys[i]!, obj: items[i]!, isInInitialList: initial });
       }
     } else {
-      // Diff against the cache before replacing it (the old objects are needed for tombstones/updates).
-      const fresh = new Map<string, T>();
-      for (let i = 0; i < items.length; i++) fresh.set(keys[i]!, items[i]!);
-      const notifications: Notification<T>[] = [];
-      for (const key of this.#indexer.listKeys()) {
-        if (!fresh.has(key)) {
-          const last = this.#indexer.getByKey(key);
-          notifications.push({ kind: 'delete', key, obj: new DeletedFinalStateUnknown(key, last) });
-        }
-      }
-      for (const [key, obj] of fresh) {
-        const old = this.#indexer.getByKey(key);
-        if (old === undefined) {
-          notifications.push({ kind: 'add', key, obj, isInInitialList: initial });
-        } else if (
-          old !== obj &&
-          (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion ||
-            old.metadata?.resourceVersion === undefined)
-        ) {
-          notifications.push({ kind: 'update', key, oldObj: old, newObj: obj });
-        }
-      }
-      this.#indexer.replace(items, resourceVersion);
       for (const n of notifications) p.distribute(n);
     }
     if (initial) {
@@ -768,6 +787,53 @@ export class SharedIndexInformer<T extends KubeObject> {
       for (const w of waiters) w();
       this.#scheduleResync();
     }
+  }
+
+  /** What handlers are told when the cache becomes `items`: tombstones, adds, updates. */
+  #diff(items: readonly T[], keys: readonly string[], initial: boolean): Notification<T>[] {
+    const fresh = new Map<string, T>();
+    for (let i = 0; i < items.length; i++) fresh.set(keys[i]!, items[i]!);
+    const notifications: Notification<T>[] = [];
+    for (const key of this.#indexer.listKeys()) {
+      if (!fresh.has(key)) {
+        const last = this.#indexer.getByKey(key);
+        notifications.push({ kind: 'delete', key, obj: new DeletedFinalStateUnknown(key, last) });
+      }
+    }
+    for (const [key, obj] of fresh) {
+      const old = this.#indexer.getByKey(key);
+      if (old === undefined) {
+        notifications.push({ kind: 'add', key, obj, isInInitialList: initial });
+      } else if (
+        old !== obj &&
+        (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion ||
+          old.metadata?.resourceVersion === undefined)
+      ) {
+        notifications.push({ kind: 'update', key, oldObj: old, newObj: obj });
+      }
+    }
+    return notifications;
+  }
+
+  /**
+   * The items every index function accepts; the others are reported and left out. Runs only after
+   * a replace failed, so a list with one bad object is stored without it rather than refused whole.
+   */
+  #indexable(items: readonly T[], keys: readonly string[]): { items: T[]; keys: string[] } {
+    const indexFuncs = Object.values(this.#indexer.getIndexers());
+    const ok: T[] = [];
+    const okKeys: string[] = [];
+    for (let i = 0; i < items.length; i++) {
+      try {
+        for (const f of indexFuncs) f(items[i]!);
+      } catch (err) {
+        this.#report(new StoreRejectedError(keys[i]!, err), { source: 'store', key: keys[i]! });
+        continue;
+      }
+      ok.push(items[i]!);
+      okKeys.push(keys[i]!);
+    }
+    return { items: ok, keys: okKeys };
   }
 
   /** (Re)arms the single resync timer for the earliest due registration. */

@@ -58,7 +58,13 @@ export function retryAfterMs(err: unknown): number | undefined {
 
 /** Where a watch failed: a bad line, or before / after the server accepted the watch. */
 export function watchFailureStage(err: unknown, opened: boolean): ReflectorStage {
-  if (err instanceof KubecacheError && err.code === 'MalformedWatchLine') return 'decode';
+  // Bytes that are not a watch event (or a line past the size limit) are a decode failure; a
+  // stream cut mid-line is the connection's, so it stays a stream failure.
+  if (
+    err instanceof KubecacheError &&
+    (err.code === 'MalformedWatchLine' || err.code === 'WatchLineTooLong')
+  )
+    return 'decode';
   return opened ? 'watch-stream' : 'watch-start';
 }
 
