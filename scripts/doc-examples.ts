@@ -1,49 +1,114 @@
 /**
- * Every `@example` in the packages' TSDoc, type-checked: each is extracted into a function of a
- * generated file (one per source file) that imports every package's public API and declares the
+ * Every `@example` in the packages' TSDoc, type-checked: each is extracted into a function of its
+ * own generated (in-memory) module that imports every package's public API and declares the
  * usual variables (`kc`, `signal`, `informer`, …) with real types, then the TypeScript compiler
- * checks them all in one program. An example that stops compiling fails the test, so the docs
- * cannot drift from the API.
+ * checks them all in one program, with the compiler options of `tsconfig.base.json`. An example
+ * that stops compiling fails the test (test/docs/doc-examples.test.ts), so the docs cannot drift
+ * from the API.
  *
- *   node scripts/doc-examples.ts        prints every failing example with the compiler's message
+ * `@kubecache/*` imports resolve to the packages' sources (not `dist`), so the check needs no
+ * build and never sees a stale one.
+ *
+ *   node scripts/doc-examples.ts        prints every failing example with the compiler's messages
+ *                                       (file:line:column of the offending code line)
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** One extracted example. */
+/** One extracted example: the code of the ```ts fence(s) of one `@example` tag. */
 export interface DocExample {
-  /** `packages/cache/src/store.ts:42` */
+  /** `packages/cache/src/store.ts:42`: the source file and the line of the `@example` tag. */
   readonly where: string;
+  /** The source file (relative to the repository root when inside it). */
+  readonly file: string;
+  /** The 1-based line of the `@example` tag. */
+  readonly line: number;
+  /** The code, the comment's ` * ` prefix removed from each line. */
   readonly code: string;
+  /** For each line of `code`, its 1-based line in the source file. */
+  readonly sourceLines: readonly number[];
+  /** For each line of `code`, how many characters of the source line the prefix took. */
+  readonly prefixWidths: readonly number[];
+  /** What is wrong with the example's markup (an unterminated fence), if anything. */
+  readonly problem?: string;
 }
 
-/** The examples of one source file, with the line each starts on. */
+const EXAMPLE_TAG = /^\s*\*\s*@example\b/;
+/** Any other block tag (`@param`, `@returns`, …) ends the example. */
+const OTHER_TAG = /^\s*\*\s*@\w+/;
+const COMMENT_END = /\*\//;
+/**
+ * An opening fence of TypeScript code: ```ts, ```typescript, ```tsx (an info string may follow),
+ * or a bare ``` (unlabelled code in a TypeScript file is checked too: label it ```text if it is not).
+ */
+const TS_FENCE = /^\s*\*\s*```(?:ts|typescript|tsx)?(?:\s.*)?$/;
+/** Any other opening fence (```sh, ```text, ```json …): not TypeScript, skipped. */
+const OTHER_FENCE = /^\s*\*\s*```\S*.*$/;
+const FENCE_END = /^\s*\*\s*```\s*$/;
+/** The comment prefix of a line: indentation, `*`, and one space. */
+const PREFIX = /^\s*\*(?: |$)/;
+
+/**
+ * The examples of one source file, with the line each starts on: for every `@example` tag, the
+ * ```ts fences between it and the end of its comment or the next block tag (several fences of one
+ * tag are one example, in one scope). Fences of other languages are skipped.
+ */
 export function examplesOf(path: string): DocExample[] {
-  const lines = readFileSync(path, 'utf8').split('\n');
+  const lines = readFileSync(path, 'utf8').split(/\r?\n/);
+  const rel = relative(ROOT, path);
+  const file = rel.startsWith('..') ? path : rel.split(sep).join('/');
   const out: DocExample[] = [];
   for (let i = 0; i < lines.length; i++) {
-    if (!/^\s*\*\s*@example\b/.test(lines[i]!)) continue;
-    let j = i + 1;
-    while (j < lines.length && !/^\s*\*\s*```(ts|typescript)\s*$/.test(lines[j]!)) {
-      if (/^\s*\*\//.test(lines[j]!) || /^\s*\*\s*@\w+/.test(lines[j]!)) break;
-      j++;
-    }
-    if (j >= lines.length || !/```(ts|typescript)/.test(lines[j]!)) continue;
-    const start = j + 1;
+    if (!EXAMPLE_TAG.test(lines[i]!)) continue;
     const code: string[] = [];
-    for (j = start; j < lines.length && !/^\s*\*\s*```\s*$/.test(lines[j]!); j++) {
-      code.push(lines[j]!.replace(/^\s*\* ?/, ''));
+    const sourceLines: number[] = [];
+    const prefixWidths: number[] = [];
+    let problem: string | undefined;
+    let j = i + 1;
+    // The tag's section: up to the end of the comment or the next block tag (outside fences).
+    for (; j < lines.length; j++) {
+      const line = lines[j]!;
+      if (COMMENT_END.test(line) || OTHER_TAG.test(line)) break;
+      const ts = TS_FENCE.test(line);
+      if (!ts && !OTHER_FENCE.test(line)) continue;
+      // A fence: TypeScript is collected, anything else skipped, up to its closing fence.
+      let k = j + 1;
+      for (; k < lines.length && !FENCE_END.test(lines[k]!); k++) {
+        if (COMMENT_END.test(lines[k]!)) break;
+        if (!ts) continue;
+        const prefix = PREFIX.exec(lines[k]!)?.[0] ?? '';
+        code.push(lines[k]!.slice(prefix.length));
+        sourceLines.push(k + 1);
+        prefixWidths.push(prefix.length);
+      }
+      if (k >= lines.length || !FENCE_END.test(lines[k]!)) {
+        problem = `the fence opened on line ${j + 1} is not closed before the comment ends`;
+        j = k;
+        break;
+      }
+      j = k;
     }
-    out.push({ where: `${path.slice(ROOT.length + 1)}:${i + 1}`, code: code.join('\n') });
+    if (code.length > 0 || problem !== undefined) {
+      out.push({
+        where: `${file}:${i + 1}`,
+        file,
+        line: i + 1,
+        code: code.join('\n'),
+        sourceLines,
+        prefixWidths,
+        ...(problem === undefined ? {} : { problem }),
+      });
+    }
+    i = j - 1;
   }
   return out;
 }
 
-/** The source files whose examples are checked. */
+/** The source files whose examples are checked: `packages/*\/src/**\/*.ts`, declarations excluded. */
 export function sourceFiles(): string[] {
   const files: string[] = [];
   const packages = join(ROOT, 'packages');
@@ -51,69 +116,52 @@ export function sourceFiles(): string[] {
     const src = join(packages, pkg, 'src');
     let entries: string[];
     try {
-      entries = readdirSync(src);
+      if (!statSync(src).isDirectory()) continue;
+      entries = readdirSync(src, { recursive: true, encoding: 'utf8' });
     } catch {
       continue;
     }
-    for (const f of entries)
-      if (f.endsWith('.ts') && !f.endsWith('.d.ts')) files.push(join(src, f));
+    for (const f of entries) {
+      if (!f.endsWith('.ts') || f.endsWith('.d.ts')) continue;
+      if (f.split(sep).includes('node_modules')) continue;
+      files.push(join(src, f));
+    }
   }
   return files.sort();
 }
 
-/** Every public export of every package, as `import { … } from '…'` lines (first name wins). */
-function publicImports(): string {
-  const seen = new Set<string>();
-  const lines: string[] = [];
-  const packages = join(ROOT, 'packages');
-  for (const name of packageNames()) {
-    const dir = join(packages, name.replace(/^@kubecache\//, ''));
-    const index = join(dir, 'src', 'index.ts');
-    const program = ts.createProgram([index], {
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2023,
-      skipLibCheck: true,
-      noEmit: true,
-    });
-    const checker = program.getTypeChecker();
-    const file = program.getSourceFile(index);
-    const symbol = file === undefined ? undefined : checker.getSymbolAtLocation(file);
-    if (symbol === undefined) continue;
-    const names = checker
-      .getExportsOfModule(symbol)
-      .map((s) => s.getName())
-      .filter((n) => !seen.has(n));
-    for (const n of names) seen.add(n);
-    if (names.length > 0) lines.push(`import { ${names.sort().join(', ')} } from '${name}';`);
+/** The workspace packages: name (`@kubecache/x`) and the absolute path of `src/index.ts`. */
+function packages(): { name: string; index: string }[] {
+  const dir = join(ROOT, 'packages');
+  const out: { name: string; index: string }[] = [];
+  for (const p of readdirSync(dir).sort()) {
+    let name: string;
+    try {
+      name = (JSON.parse(readFileSync(join(dir, p, 'package.json'), 'utf8')) as { name: string })
+        .name;
+    } catch {
+      continue;
+    }
+    const index = join(dir, p, 'src', 'index.ts');
+    try {
+      if (statSync(index).isFile()) out.push({ name, index });
+    } catch {
+      // a package without src/index.ts has no public API to offer
+    }
   }
-  return lines.join('\n');
-}
-
-/** Package names (`@kubecache/x`) whose public API the examples may use. */
-function packageNames(): string[] {
-  const packages = join(ROOT, 'packages');
-  return readdirSync(packages)
-    .map((p) => {
-      try {
-        return (
-          JSON.parse(readFileSync(join(packages, p, 'package.json'), 'utf8')) as { name: string }
-        ).name;
-      } catch {
-        return '';
-      }
-    })
-    .filter((n) => n !== '')
-    .sort();
+  return out;
 }
 
 const PREAMBLE = `// The variables TSDoc examples may use without declaring them, with the types they stand for.
-// (Prepended to every generated example file by scripts/doc-examples.ts, below generated imports
+// (Prepended to every generated example module by scripts/doc-examples.ts, below generated imports
 // of every kubecache package's public API.) Anything else an example uses, it declares itself.
 import * as http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+// The client-node models the write path converts to (\`toClientModel<V1ConfigMap>(cm)\`) and that
+// \`Wire<M>\` maps: examples of those name them as a user's program would import them.
+import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
 
 declare const kc: KubeConfig;
 declare const signal: AbortSignal;
@@ -140,68 +188,185 @@ declare const error: unknown;
 void [http, writeFileSync, assert];
 `;
 
-/** Writes the generated files into `dir` and returns (file, example) pairs. */
-function generate(dir: string): Map<string, DocExample[]> {
-  const byFile = new Map<string, DocExample[]>();
-  const imports = publicImports();
-  let n = 0;
-  for (const source of sourceFiles()) {
-    const examples = examplesOf(source);
-    if (examples.length === 0) continue;
-    const file = join(dir, `${source.slice(ROOT.length + 1).replace(/[/.]/g, '_')}.ts`);
-    const parts = [imports, PREAMBLE];
-    for (const ex of examples) {
-      parts.push(
-        `// ${ex.where}\nexport async function example${n++}(): Promise<void> {\n${ex.code}\n}`,
-      );
-    }
-    writeFileSync(file, parts.join('\n\n'));
-    byFile.set(file, examples);
+/** The compiler options of the packages (tsconfig.base.json), adjusted for generated modules. */
+function compilerOptions(): ts.CompilerOptions {
+  const configPath = join(ROOT, 'tsconfig.base.json');
+  const read = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
+  if (read.error !== undefined)
+    throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'));
+  const raw = (read.config as { compilerOptions?: object }).compilerOptions ?? {};
+  const { options, errors } = ts.convertCompilerOptionsFromJson(raw, ROOT, configPath);
+  if (errors.length > 0) {
+    throw new Error(
+      errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, '\n')).join('\n'),
+    );
   }
-  return byFile;
+  const paths: ts.MapLike<string[]> = {};
+  for (const p of packages()) paths[p.name] = [p.index];
+  return {
+    ...options,
+    // Type-check only: nothing is emitted, nothing is built incrementally.
+    noEmit: true,
+    composite: false,
+    incremental: false,
+    declaration: false,
+    declarationMap: false,
+    sourceMap: false,
+    tsBuildInfoFile: undefined,
+    // The generated imports name types and values alike (`import { Pod, Lister }`).
+    verbatimModuleSyntax: false,
+    isolatedModules: false,
+    allowImportingTsExtensions: true,
+    skipLibCheck: true,
+    // The packages' sources, not their (possibly missing or stale) build output.
+    paths,
+  };
 }
 
-/** Type-checks every example; returns one message per failing example. */
-export function checkDocExamples(): string[] {
-  const dir = join(ROOT, 'node_modules', '.cache', 'doc-examples');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const byFile = generate(dir);
-  const program = ts.createProgram([...byFile.keys()], {
-    target: ts.ScriptTarget.ES2023,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    allowImportingTsExtensions: true,
-    types: ['node'],
-  });
-  const failures = new Map<string, string[]>();
-  for (const d of ts.getPreEmitDiagnostics(program)) {
-    if (d.file === undefined || d.start === undefined) {
-      failures.set('(global)', [
-        ...(failures.get('(global)') ?? []),
-        ts.flattenDiagnosticMessageText(d.messageText, '\n'),
-      ]);
-      continue;
+/** A compiler host that also serves the generated modules, and parses every file once. */
+function hostWith(options: ts.CompilerOptions, generated: Map<string, string>): ts.CompilerHost {
+  const host = ts.createCompilerHost(options, true);
+  const parsed = new Map<string, ts.SourceFile | undefined>();
+  const { getSourceFile, fileExists, readFile } = host;
+  host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+    const text = generated.get(fileName);
+    if (text !== undefined) return ts.createSourceFile(fileName, text, languageVersion, true);
+    if (!parsed.has(fileName)) {
+      parsed.set(
+        fileName,
+        getSourceFile.call(host, fileName, languageVersion, onError, shouldCreate),
+      );
     }
-    const text = d.file.text;
-    const before = text.slice(0, d.start);
-    const marker = before.lastIndexOf('\n// packages/');
-    const where =
-      marker === -1 ? d.file.fileName : before.slice(marker + 4, before.indexOf('\n', marker + 1));
-    const line = before.split('\n').length - before.slice(0, marker + 1).split('\n').length - 1;
-    const msg = `${ts.flattenDiagnosticMessageText(d.messageText, '\n').split('\n')[0]} (example line ${line})`;
-    failures.set(where, [...(failures.get(where) ?? []), msg]);
+    return parsed.get(fileName);
+  };
+  host.fileExists = (f) => generated.has(f) || fileExists.call(host, f);
+  host.readFile = (f) => generated.get(f) ?? readFile.call(host, f);
+  host.writeFile = () => {};
+  return host;
+}
+
+/** Every public export of every package, as `import { … } from '…'` lines (first name wins). */
+function publicImports(program: ts.Program): string {
+  const checker = program.getTypeChecker();
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const { name, index } of packages()) {
+    const file = program.getSourceFile(index);
+    const symbol = file === undefined ? undefined : checker.getSymbolAtLocation(file);
+    if (symbol === undefined) throw new Error(`cannot read the exports of ${name} (${index})`);
+    const names = checker
+      .getExportsOfModule(symbol)
+      .map((s) => s.getName())
+      .filter((n) => n !== 'default' && !seen.has(n));
+    for (const n of names) seen.add(n);
+    if (names.length > 0) lines.push(`import { ${names.sort().join(', ')} } from '${name}';`);
   }
-  return [...failures].map(([where, msgs]) => `${where}: ${msgs.join('; ')}`);
+  return lines.join('\n');
+}
+
+/** One failing example and the compiler's messages, each at its source position. */
+export interface DocExampleFailure {
+  /** `file:line` of the `@example` tag. */
+  readonly where: string;
+  /** `file:line:column: message (TSnnnn)`, the position being in the source file. */
+  readonly messages: readonly string[];
+}
+
+/** The outcome of {@link checkDocExamples}. */
+export interface DocExamplesReport {
+  /** Examples found and checked. */
+  readonly examples: number;
+  /** Source files they were found in. */
+  readonly files: number;
+  readonly failures: readonly DocExampleFailure[];
+  /** Time taken, ms. */
+  readonly ms: number;
+}
+
+/** A failure as the script prints it: the `@example` line, then one indented line per message. */
+export function formatFailure(failure: DocExampleFailure): string {
+  return [`${failure.where}: @example fails`, ...failure.messages.map((m) => `  ${m}`)].join('\n');
+}
+
+function message(d: ts.Diagnostic): string {
+  return `${ts.flattenDiagnosticMessageText(d.messageText, '\n').split('\n')[0]} (TS${d.code})`;
+}
+
+/** Type-checks every example of `files` (default: every package source file). */
+export function checkDocExamples(files: readonly string[] = sourceFiles()): DocExamplesReport {
+  const started = performance.now();
+  const options = compilerOptions();
+  const indexes = packages().map((p) => p.index);
+  const generated = new Map<string, string>();
+  const host = hostWith(options, generated);
+  // First the public API (one program over the packages' indexes), then the examples, in a second
+  // program that shares the parsed files through the host.
+  const imports = publicImports(ts.createProgram(indexes, options, host));
+  const header = `${imports}\n\n${PREAMBLE}\nexport async function example(): Promise<void> {\n`;
+  const headerLines = header.split('\n').length - 1;
+
+  const dir = join(ROOT, '.doc-examples'); // never written: the host serves these from memory
+  const byModule = new Map<string, DocExample>();
+  const failures: DocExampleFailure[] = [];
+  let examples = 0;
+  let withExamples = 0;
+  for (const source of files) {
+    const found = examplesOf(source);
+    if (found.length > 0) withExamples++;
+    for (const ex of found) {
+      examples++;
+      if (ex.problem !== undefined) {
+        failures.push({ where: ex.where, messages: [`${ex.where}: ${ex.problem}`] });
+        continue;
+      }
+      const module = join(dir, `${ex.where.replace(/[^\w.-]/g, '_')}.ts`)
+        .split(sep)
+        .join('/');
+      generated.set(module, `${header}${ex.code}\n}\n`);
+      byModule.set(module, ex);
+    }
+  }
+
+  const program = ts.createProgram([...generated.keys()], options, host);
+  const global = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()];
+  if (global.length > 0) {
+    failures.push({ where: '(compiler options)', messages: global.map(message) });
+  }
+  const preamble = new Set<string>();
+  for (const [module, ex] of byModule) {
+    const sf = program.getSourceFile(module)!;
+    const diagnostics = [
+      ...program.getSyntacticDiagnostics(sf),
+      ...program.getSemanticDiagnostics(sf),
+    ];
+    const messages: string[] = [];
+    for (const d of diagnostics) {
+      const { line, character } = sf.getLineAndCharacterOfPosition(d.start ?? 0);
+      const k = line - headerLines;
+      if (k < 0) {
+        preamble.add(`line ${line + 1}: ${message(d)}`); // the generated header itself
+        continue;
+      }
+      // Past the last code line: the wrapper's closing brace (an unbalanced example).
+      const i = Math.min(k, ex.sourceLines.length - 1);
+      const col = k === i ? character + ex.prefixWidths[i]! + 1 : 1;
+      messages.push(`${ex.file}:${ex.sourceLines[i]}:${col}: ${message(d)}`);
+    }
+    if (messages.length > 0) failures.push({ where: ex.where, messages });
+  }
+  if (preamble.size > 0) {
+    failures.unshift({ where: '(generated imports and preamble)', messages: [...preamble] });
+  }
+  return { examples, files: withExamples, failures, ms: performance.now() - started };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const failures = checkDocExamples();
-  for (const f of failures) process.stdout.write(`${f}\n`);
-  const total = sourceFiles().reduce((n, f) => n + examplesOf(f).length, 0);
-  process.stdout.write(`${failures.length} of ${total} examples fail\n`);
-  process.exitCode = failures.length === 0 ? 0 : 1;
+  const report = checkDocExamples();
+  for (const f of report.failures) process.stdout.write(`${formatFailure(f)}\n`);
+  const failing = report.failures.filter((f) => !f.where.startsWith('(')).length;
+  process.stdout.write(
+    `${failing} of ${report.examples} examples fail ` +
+      `(${report.files} files, ${(report.ms / 1000).toFixed(1)} s)\n`,
+  );
+  process.exitCode = report.failures.length === 0 ? 0 : 1;
 }

@@ -24,8 +24,11 @@ export interface UserInfo {
  *
  * @example
  * ```ts
- * { users: ['alice'], verbs: ['get', 'list', 'watch'], resources: ['pods', 'pods/log'], namespaces: ['default'] }
- * { groups: ['dev'], verbs: ['*'], apiGroups: ['apps'], resources: ['deployments'] }
+ * const rules: AuthorizationRule[] = [
+ *   { users: ['alice'], verbs: ['get', 'list', 'watch'], resources: ['pods', 'pods/log'], namespaces: ['default'] },
+ *   { groups: ['dev'], verbs: ['*'], apiGroups: ['apps'], resources: ['deployments'] },
+ * ];
+ * server.auth.setRules(rules);
  * ```
  */
 export interface AuthorizationRule {

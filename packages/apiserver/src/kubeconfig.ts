@@ -31,7 +31,9 @@ export interface KubeConfigObject {
  *
  * @example
  * ```ts
- * const kc = buildKubeConfig({ url: 'http://127.0.0.1:8080' });
+ * const { yaml } = buildKubeConfig({ url: 'http://127.0.0.1:8080' });
+ * const kc = new KubeConfig();
+ * kc.loadFromString(yaml);
  * ```
  */
 export function buildKubeConfig(options: {

@@ -11,6 +11,7 @@
  *
  * @example
  * ```ts
+ * const waiters: (() => void)[] = []; // whoever calls these when X happens
  * const synced = await abortableWait(signal, (done) => {
  *   waiters.push(done);
  *   return () => waiters.splice(waiters.indexOf(done), 1);

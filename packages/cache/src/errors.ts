@@ -7,7 +7,7 @@ import type { Status } from './types.js';
  * @example
  * ```ts
  * try { parseLabelSelector('a in (b'); } catch (err) {
- *   if (err instanceof KubecacheError && err.code === 'SelectorParseError') { ... }
+ *   if (err instanceof KubecacheError && err.code === 'SelectorParseError') console.error(err.message);
  * }
  * ```
  */

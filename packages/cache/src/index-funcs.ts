@@ -155,7 +155,8 @@ descriptions.set(labelsIndexFunc, { kind: 'labels' });
  *
  * @example
  * ```ts
- * indexer.byIndex(OWNER_UID_INDEX, deployment.metadata.uid);
+ * const rs = factory.apps.v1.replicasets().lister().namespace('default').get('web-5d8f7');
+ * indexer.byIndex(OWNER_UID_INDEX, rs.metadata?.uid ?? ''); // the ReplicaSet's pods
  * ```
  */
 export const OWNER_UID_INDEX = 'ownerUid';

@@ -51,10 +51,12 @@ export type KeyFunc<T> = (obj: T) => string;
  *
  * @example
  * ```ts
- * onDelete(obj) {
- *   const last = obj instanceof DeletedFinalStateUnknown ? obj.obj : obj;
- *   const key = deletionHandlingMetaNamespaceKeyFunc(obj);
- * }
+ * informer.addEventHandler({
+ *   onDelete(obj) {
+ *     const last = obj instanceof DeletedFinalStateUnknown ? obj.obj : obj; // may be undefined
+ *     console.log(deletionHandlingMetaNamespaceKeyFunc(obj), last?.status?.phase);
+ *   },
+ * });
  * ```
  */
 export class DeletedFinalStateUnknown<T> {
@@ -98,7 +100,7 @@ export function metaNamespaceKeyFunc(obj: KubeObject): string {
  *
  * @example
  * ```ts
- * deletionHandlingMetaNamespaceKeyFunc(new DeletedFinalStateUnknown('default/web', undefined)); // 'default/web'
+ * deletionHandlingMetaNamespaceKeyFunc(new DeletedFinalStateUnknown<Pod>('default/web', undefined)); // 'default/web'
  * ```
  */
 export function deletionHandlingMetaNamespaceKeyFunc(

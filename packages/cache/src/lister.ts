@@ -133,7 +133,7 @@ export class Lister<T extends KubeObject> {
    *
    * @example
    * ```ts
-   * const onNode = podLister.byIndex('byNode', 'node-1');
+   * const onNode = lister.byIndex('byNode', 'node-1'); // a Lister<Pod> whose informer has a byNode index
    * ```
    */
   byIndex(indexName: string, value: string): DeepReadonly<T>[] {

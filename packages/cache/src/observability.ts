@@ -25,9 +25,8 @@ export type LogFields = Readonly<Record<string, unknown>>;
  *
  * @example
  * ```ts
- * import pino from 'pino';
- * new SharedInformerFactory(kc, { logger: pino() });
  * new SharedInformerFactory(kc, { logger: consoleLogger({ level: 'debug' }) });
+ * new SharedInformerFactory(kc, { logger: console }); // a pino logger fits too: { logger: pino() }
  * ```
  */
 export interface Logger {
@@ -196,7 +195,7 @@ export interface FailureSummary {
  *
  * @example
  * ```ts
- * app.get('/readyz', (_req, res) => res.status(informer.health().ready ? 200 : 503).end());
+ * http.createServer((_req, res) => res.writeHead(informer.health().ready ? 200 : 503).end()).listen(8081); // /readyz
  * ```
  */
 export interface InformerHealth {
@@ -272,7 +271,8 @@ export interface InformerStats {
  *
  * @example
  * ```ts
- * informer.observe({ watchEnded: ({ durationMs }) => watchDuration.observe(durationMs / 1000) });
+ * const watchSeconds: number[] = []; // or a histogram's observe(), e.g. prom-client's
+ * informer.observe({ watchEnded: ({ durationMs }) => watchSeconds.push(durationMs / 1000) });
  * ```
  */
 export interface InformerObserver {

@@ -64,6 +64,7 @@ export const DEFAULT_BUFFER_CAPACITY = 16_384;
  *
  * @example
  * ```ts
+ * const listener = new Listener(handler, { name: 'h' }, console.error, () => true);
  * listener.drain(DRAIN_BATCH); // 'done' | 'more' | 'waiting'
  * ```
  */
@@ -128,7 +129,8 @@ export interface ResourceEventHandler<T> {
  *
  * @example
  * ```ts
- * const onError: HandlerErrorHook = (err, ctx) => log.error(ctx.registration, ctx.event, err);
+ * const onError: HandlerErrorHook = (err, ctx) =>
+ *   log.error({ registration: ctx.registration, event: ctx.event, error: describeError(err) }, 'handler failed');
  * ```
  */
 export type HandlerErrorHook = (
@@ -163,7 +165,7 @@ export interface HandlerOptions {
  * @example
  * ```ts
  * const reg = informer.addEventHandler(handler);
- * await waitUntil(() => reg.hasSynced());
+ * while (!reg.hasSynced()) await new Promise((resolve) => setTimeout(resolve, 100));
  * reg.remove();
  * ```
  */
@@ -189,8 +191,8 @@ const EMPTY = undefined;
  *
  * @example
  * ```ts
- * const l = new Listener(handler, { name: 'h' }, onError, () => true);
- * l.push({ kind: 'add', key: 'a', obj, isInInitialList: false });
+ * const l = new Listener(handler, { name: 'h' }, (err) => console.error(err), () => informer.hasSynced());
+ * l.push({ kind: 'add', key: 'default/web', obj: pod, isInInitialList: false });
  * ```
  */
 export class Listener<T> implements HandlerRegistration {
@@ -465,6 +467,7 @@ export class Listener<T> implements HandlerRegistration {
  * @example
  * ```ts
  * const p = new Processor<Pod>();
+ * const listener = new Listener(handler, { name: 'h' }, (err) => console.error(err), () => true);
  * p.add(listener);
  * p.distribute({ kind: 'add', key: 'default/web', obj: pod, isInInitialList: false });
  * ```
@@ -545,7 +548,9 @@ export class Processor<T> {
  *
  * @example
  * ```ts
- * onDelete(obj) { const last = isTombstone(obj) ? obj.obj : obj; }
+ * informer.addEventHandler({
+ *   onDelete(obj) { const last = isTombstone(obj) ? obj.obj : obj; console.log('deleted', last?.metadata?.name); },
+ * });
  * ```
  */
 export function isTombstone<T>(

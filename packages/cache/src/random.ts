@@ -11,7 +11,7 @@
  * @example
  * ```ts
  * const seed = Number(process.env.KUBECACHE_SEED ?? Date.now());
- * const reflector = new Reflector({ listerWatcher, store, random: seededRandom(seed) });
+ * const reflector = new Reflector({ listerWatcher, store: createIndexer<Pod>(), random: seededRandom(seed) });
  * ```
  */
 export function seededRandom(seed: number): () => number {

@@ -128,7 +128,11 @@ export interface ReflectorOptions<T extends KubeObject> {
  *
  * @example
  * ```ts
- * onWatchError: (err, retry) => log.warn({ attempt: retry.attempt, retryInMs: retry.retryInMs }, err.message)
+ * new Reflector({
+ *   listerWatcher: lw,
+ *   store: createIndexer<Pod>(),
+ *   onWatchError: (err, retry) => log.warn({ attempt: retry.attempt, retryInMs: retry.retryInMs }, err.message),
+ * });
  * ```
  */
 export interface RetryInfo {
@@ -221,7 +225,7 @@ const STOPPED = { phase: 'stopped' } as const;
  *
  * @example
  * ```ts
- * const store = createIndexer<V1Pod>();
+ * const store = createIndexer<Pod>();
  * const reflector = new Reflector({ listerWatcher: lw, store });
  * const ac = new AbortController();
  * void reflector.run(ac.signal);

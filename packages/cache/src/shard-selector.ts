@@ -329,7 +329,7 @@ function compileRanges(sel: ShardSelector): CompiledRange[] {
  * @example
  * ```ts
  * const mine = compileShardSelector(shardSelectorFor(0, 3));
- * const owned = objects.filter(mine);
+ * const owned = lister.list().filter(mine);
  * ```
  */
 export function compileShardSelector(sel: ShardSelector): (obj: KubeObject) => boolean {

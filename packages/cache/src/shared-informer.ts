@@ -94,7 +94,10 @@ import type { KubeObject } from './types.js';
  *
  * @example
  * ```ts
- * onError: (err, ctx) => { if (ctx.source === 'handler') log.warn(ctx.registration, err); }
+ * new SharedIndexInformer<Pod>({
+ *   listerWatcher: lw,
+ *   onError: (err, ctx) => { if (ctx.source === 'handler') log.warn({ registration: ctx.registration }, describeError(err)); },
+ * });
  * ```
  */
 export type InformerErrorContext =
@@ -206,7 +209,7 @@ export function stripManagedFields<T extends KubeObject>(obj: T): T {
  *
  * @example
  * ```ts
- * try { informer.addEventHandler(h); } catch (err) {
+ * try { informer.addEventHandler(handler); } catch (err) {
  *   if (err instanceof InformerStoppedError) console.log(err.informer);
  * }
  * ```
@@ -228,7 +231,9 @@ export class InformerStoppedError extends KubecacheError {
  *
  * @example
  * ```ts
- * onError: (err) => { if (err instanceof TransformError) console.log(err.key, err.cause); }
+ * new SharedInformerFactory(kc, {
+ *   onError: (err) => { if (err instanceof TransformError) console.log(err.key, err.cause); },
+ * });
  * ```
  */
 export class TransformError extends KubecacheError {
@@ -546,9 +551,12 @@ export class SharedIndexInformer<T extends KubeObject> {
    *
    * @example
    * ```ts
-   * const written = await api.replaceNamespacedConfigMap({ name, namespace, body });
-   * await informer.waitForResourceVersion(written.metadata!.resourceVersion!, signal);
-   * lister.namespace(namespace).get(name); // at least as new as `written`
+   * const configMaps = factory.core.v1.configmaps();
+   * const body = deepCopy(configMaps.lister().namespace('default').get('settings'));
+   * body.data = { ...body.data, mode: 'fast' };
+   * const written = await coreApi.replaceNamespacedConfigMap({ name: 'settings', namespace: 'default', body: toClientModel<V1ConfigMap>(body) });
+   * await configMaps.informer().waitForResourceVersion(written.metadata!.resourceVersion!, signal);
+   * configMaps.lister().namespace('default').get('settings'); // at least as new as `written`
    * ```
    */
   waitForResourceVersion(resourceVersion: string, signal?: AbortSignal): Promise<boolean> {

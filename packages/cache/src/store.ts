@@ -154,6 +154,7 @@ export interface IndexerOptions<T extends KubeObject> {
  * const indexer = createIndexer<KubeObject>({
  *   indexers: { [NAMESPACE_INDEX]: namespaceIndexFunc, [labelIndexName('app')]: labelIndexFunc('app') },
  * });
+ * const items: KubeObject[] = [{ metadata: { namespace: 'default', name: 'web', labels: { app: 'web' } } }];
  * indexer.replace(items, '42');
  * indexer.byIndex(labelIndexName('app'), 'web');
  * ```

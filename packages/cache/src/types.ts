@@ -16,7 +16,8 @@
  * @example
  * ```ts
  * const cached: DeepReadonly<Pod> = lister.namespace('default').get('web');
- * cached.metadata!.labels!['app'] = 'x'; // error: index signature only permits reading
+ * // @ts-expect-error: an index signature only permits reading
+ * cached.metadata!.labels!['app'] = 'x';
  * ```
  */
 export type DeepReadonly<T> = { readonly [K in keyof T]: DeepReadonlyValue<T[K]> };

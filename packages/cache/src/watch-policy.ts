@@ -22,7 +22,11 @@ export function watchTimeoutSeconds(random: () => number): number {
  *
  * @example
  * ```ts
- * if (isTooLargeResourceVersion(err)) relistFrom(''); // a quorum read always works
+ * try {
+ *   await lw.list({ resourceVersion: '987654321', resourceVersionMatch: 'NotOlderThan', signal });
+ * } catch (err) {
+ *   if (isTooLargeResourceVersion(err)) await lw.list({ resourceVersion: '', signal }); // a quorum read always works
+ * }
  * ```
  */
 export function isTooLargeResourceVersion(err: unknown): boolean {

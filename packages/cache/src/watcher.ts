@@ -75,11 +75,11 @@ export type WatcherRecovery = 'relist' | 'rewatch';
  *
  * @example
  * ```ts
- * const view = new Map<string, ConfigMap>();
+ * const view = new Map<string, Pod>();
  * for await (const ev of watch(lw, { signal })) {
- *   if (ev.type === 'RESTARTED') { view.clear(); for (const o of ev.objects) view.set(keyOf(o), o); }
- *   else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') view.set(keyOf(ev.object), ev.object);
- *   else if (ev.type === 'DELETED') view.delete(keyOf(ev.object));
+ *   if (ev.type === 'RESTARTED') { view.clear(); for (const o of ev.objects) view.set(metaNamespaceKeyFunc(o), o); }
+ *   else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') view.set(metaNamespaceKeyFunc(ev.object), ev.object);
+ *   else if (ev.type === 'DELETED') view.delete(metaNamespaceKeyFunc(ev.object));
  *   else if (ev.type === 'ERROR' && ev.error.apiStatus?.statusCode === 403) break; // give up
  * }
  * ```

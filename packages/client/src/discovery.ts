@@ -30,7 +30,9 @@ import { KubeListerWatcher, type ResourceRef } from './kube-lister-watcher.js';
  *
  * @example
  * ```ts
- * onError: (err) => { if (errorCode(err.cause) === 'ResourceNotServed') console.warn(err.message); }
+ * new SharedInformerFactory(kc, {
+ *   onError: (err) => { if (err instanceof ReflectorError && err.cause instanceof ResourceNotServedError) console.warn(err.cause.message); },
+ * });
  * ```
  */
 export class ResourceNotServedError extends KubecacheError {
@@ -57,6 +59,7 @@ export class ResourceNotServedError extends KubecacheError {
  *
  * @example
  * ```ts
+ * const discovery = new ApiDiscovery(kc);
  * const { kind, namespaced } = await discovery.resource({ group: 'my.domain', version: 'v1', resource: 'myapps' });
  * ```
  */

@@ -76,6 +76,7 @@ export interface SharedInformerFactoryOptions {
  *
  * @example
  * ```ts
+ * const byNode = (pod: Pod) => [pod.spec?.nodeName ?? ''];
  * factory.informerFor(resources.pods, { namespace: 'kube-system', indexers: { byNode } });
  * ```
  */
@@ -170,7 +171,7 @@ type BuiltinResources = typeof builtinResources;
  *
  * @example
  * ```ts
- * const coreV1: VersionInformers<BuiltinResources['core']['v1']> = factory.core.v1;
+ * const coreV1: VersionInformers<typeof builtinResources.core.v1> = factory.core.v1;
  * ```
  */
 export type VersionInformers<R> = {
@@ -182,7 +183,7 @@ export type VersionInformers<R> = {
  *
  * @example
  * ```ts
- * const autoscaling: GroupInformers<BuiltinResources['autoscaling']> = factory.autoscaling; // .v1, .v2
+ * const autoscaling: GroupInformers<typeof builtinResources.autoscaling> = factory.autoscaling; // .v1, .v2
  * ```
  */
 export type GroupInformers<G> = { readonly [V in keyof G]: VersionInformers<G[V]> };

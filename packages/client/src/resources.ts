@@ -80,8 +80,8 @@ import type { ResourceRef } from './kube-lister-watcher.js';
  *
  * @example
  * ```ts
- * const d: Wire<V1Deployment> = lister.namespace('default').get('web');
- * const created: string | undefined = d.metadata?.creationTimestamp;
+ * const d: Wire<V1Deployment> = fromClientModel(await appsApi.readNamespacedDeployment({ name: 'web', namespace: 'default' }));
+ * const created: string | undefined = d.metadata?.creationTimestamp; // a Date in V1Deployment
  * ```
  */
 export type Wire<T> = T extends Date
@@ -97,8 +97,8 @@ export type Wire<T> = T extends Date
  *
  * @example
  * ```ts
- * const deployments: TypedResource<Wire<V1Deployment>> = resources.deployments;
- * factory.informerFor(deployments); // SharedIndexInformer<Wire<V1Deployment>>
+ * const deployments: TypedResource<Deployment> = resources.deployments;
+ * factory.informerFor(deployments); // SharedIndexInformer<Deployment>
  * ```
  */
 export interface TypedResource<T extends KubeObject> extends ResourceRef {
@@ -127,7 +127,8 @@ export interface PartialObjectMetadata extends KubeObject {
  *
  * @example
  * ```ts
- * const app: DynamicObject = lister.namespace('default').get('demo');
+ * const myApps = factory.forResource({ group: 'example.com', version: 'v1', resource: 'myapps' }); // DynamicObject
+ * const app = myApps.lister().namespace('default').get('demo');
  * const spec = app['spec'] as { appName?: string } | undefined;
  * ```
  */

@@ -28,8 +28,8 @@ export type Mutable<T> = T extends (...args: never[]) => unknown
  *
  * @example
  * ```ts
- * const cm = deepCopy(lister.namespace('default').get('settings'));
- * cm.data = { ...cm.data, mode: 'fast' };          // the cache is untouched
+ * const cm = deepCopy(factory.core.v1.configmaps().lister().namespace('default').get('settings'));
+ * cm.data = { ...cm.data, mode: 'fast' }; // the cache is untouched
  * ```
  */
 export function deepCopy<T>(obj: T | Readonly<T>): Mutable<T> {
@@ -43,7 +43,8 @@ export function deepCopy<T>(obj: T | Readonly<T>): Mutable<T> {
  *
  * @example
  * ```ts
- * await coreApi.replaceNamespacedConfigMap({ name, namespace, body: toClientModel<V1ConfigMap>(cm) });
+ * const cm = deepCopy(factory.core.v1.configmaps().lister().namespace('default').get('settings'));
+ * await coreApi.replaceNamespacedConfigMap({ name: 'settings', namespace: 'default', body: toClientModel<V1ConfigMap>(cm) });
  * ```
  */
 export function toClientModel<M>(obj: Wire<M> | Mutable<Wire<M>>): M {
@@ -59,8 +60,8 @@ export function toClientModel<M>(obj: Wire<M> | Mutable<Wire<M>>): M {
  *
  * @example
  * ```ts
- * const written = await coreApi.replaceNamespacedConfigMap({ name, namespace, body });
- * mutationCache.mutation(fromClientModel(written));
+ * const written = await coreApi.readNamespacedConfigMap({ name: 'settings', namespace: 'default' });
+ * const cm: ConfigMap = fromClientModel(written); // timestamps are strings again
  * ```
  */
 export function fromClientModel<M>(model: M): Wire<M> {
@@ -124,7 +125,7 @@ export function isConflict(error: unknown): boolean {
  * @example
  * ```ts
  * await retryOnConflict(async () => {
- *   const cm = deepCopy(lister.namespace('default').get('settings'));
+ *   const cm = deepCopy(factory.core.v1.configmaps().lister().namespace('default').get('settings'));
  *   cm.data = { ...cm.data, mode: 'fast' };
  *   await coreApi.replaceNamespacedConfigMap({ name: 'settings', namespace: 'default', body: toClientModel<V1ConfigMap>(cm) });
  * });

@@ -61,7 +61,7 @@ export interface ConfigMapInformer {
  * @example
  * ```ts
  * const options: ConfigMapSourceOptions<{ port: number }> = {
- *   informer, namespace: 'default', name: 'app-config',
+ *   informer: factory.core.v1.configmaps().informer(), namespace: 'default', name: 'app-config',
  *   parse: (data, origin) => {
  *     const port = Number(data['port']);
  *     if (!Number.isInteger(port)) throw new ConfigParseError({ source: origin, key: 'port', message: 'not an integer' });

@@ -12,9 +12,13 @@ import { KubecacheError } from '@kubecache/cache';
  *
  * @example
  * ```ts
- * onError: (err) => {
- *   if (err instanceof ConfigParseError) log.warn(`bad config in ${err.source} line ${err.line}`);
- * }
+ * new MountedConfigSource({
+ *   dir: '/etc/config',
+ *   file: 'config.yaml',
+ *   onError: (err) => {
+ *     if (err instanceof ConfigParseError) log.warn({ source: err.source, line: err.line }, 'bad config; keeping the last good one');
+ *   },
+ * });
  * ```
  */
 export class ConfigParseError extends KubecacheError {
@@ -54,7 +58,7 @@ export class ConfigParseError extends KubecacheError {
  *
  * @example
  * ```ts
- * if (err instanceof ConfigVolumeGoneError) log.error(`config volume ${err.dir} disappeared`);
+ * if (err instanceof ConfigVolumeGoneError) log.error({ dir: err.dir }, 'config volume disappeared');
  * ```
  */
 export class ConfigVolumeGoneError extends KubecacheError {
@@ -73,7 +77,7 @@ export class ConfigVolumeGoneError extends KubecacheError {
  *
  * @example
  * ```ts
- * if (err instanceof ConfigFileMissingError) log.error(`no ${err.path} in the config volume`);
+ * if (err instanceof ConfigFileMissingError) log.error({ path: err.path }, 'no such file in the config volume');
  * ```
  */
 export class ConfigFileMissingError extends KubecacheError {

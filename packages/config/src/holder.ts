@@ -23,8 +23,9 @@ export interface ConfigChange<T> {
  *
  * @example
  * ```ts
+ * interface Settings { readonly endpoint: string }
  * const holder = new ConfigHolder<Settings>({ fallback: { endpoint: 'https://default' } });
- * holder.onChange(({ previous, current }) => log.info('config changed', previous, current));
+ * holder.onChange(({ previous, current }) => log.info({ previous, current }, 'config changed'));
  * holder.get().endpoint; // always a whole config
  * ```
  */
@@ -121,7 +122,14 @@ export class ConfigNotLoadedError extends KubecacheError {
  *
  * @example
  * ```ts
- * const source: ConfigSource<Settings> = inCluster ? mountedSource : configMapSource;
+ * interface Settings { readonly endpoint: string }
+ * const dir = process.env['CONFIG_DIR']; // the ConfigMap's volume, when it is mounted
+ * const source: ConfigSource<Settings> = dir !== undefined
+ *   ? new MountedConfigSource<Settings>({ dir, file: 'endpoint', parse: (text) => ({ endpoint: text.trim() }) })
+ *   : new ConfigMapSource<Settings>({
+ *       informer: factory.core.v1.configmaps().informer(), namespace: 'default', name: 'app-config',
+ *       parse: (data) => ({ endpoint: data['endpoint'] ?? 'https://default' }),
+ *     });
  * await source.start(signal); // resolves once the first config (or its absence) is known
  * source.holder.get();
  * ```

@@ -66,8 +66,9 @@ export interface MountedConfigSourceOptions<T> {
  *
  * @example
  * ```ts
+ * interface Settings { readonly endpoint: string }
  * const source = new MountedConfigSource<Settings>({ dir: '/etc/config', file: 'config.yaml' });
- * source.holder.onChange(({ previous, current }) => log.info('config', previous, '→', current));
+ * source.holder.onChange(({ previous, current }) => log.info({ previous, current }, 'config changed'));
  * await source.start(signal); // initial load done (or its failure reported)
  * source.holder.get().endpoint;
  * ```

@@ -119,7 +119,7 @@ export interface OwnsOptions<T extends KubeObject> extends EnqueueOptions<T> {
  *
  * @example
  * ```ts
- * try { await controller.run(signal); } catch (err) { if (err instanceof ControllerConfigError) ... }
+ * try { await controller.run(signal); } catch (err) { if (err instanceof ControllerConfigError) console.error(err.message); }
  * ```
  */
 export class ControllerConfigError extends KubecacheError {
@@ -138,16 +138,20 @@ interface Source {
  *
  * @example
  * ```ts
+ * const myApps = factory.forResource({ group: 'example.com', version: 'v1', resource: 'myapps' });
+ * const ensureConfigMap = async (app: DeepReadonly<DynamicObject>): Promise<void> => {
+ *   // create or update the ConfigMap `app` owns
+ * };
  * const controller = new Controller({
  *   name: 'myapps',
  *   workers: 4,
  *   reconcile: async ({ namespace, name }) => {
- *     const app = apps.namespace(namespace).tryGet(name);
+ *     const app = myApps.lister().namespace(namespace).tryGet(name);
  *     if (app === undefined) return; // deleted: owned objects are garbage-collected
  *     await ensureConfigMap(app);
  *   },
  * })
- *   .for(factory.forResource(myApps).informer())
+ *   .for(myApps.informer())
  *   .owns(factory.core.v1.configmaps().informer());
  * await controller.run(signal); // resolves after signal aborts and running reconciles finish
  * ```

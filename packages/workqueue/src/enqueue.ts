@@ -62,7 +62,11 @@ export function enqueueKeys<T extends KubeObject>(
  * @example
  * ```ts
  * // Reconcile the Deployment named in a ConfigMap's label.
- * cms.addEventHandler(enqueueMapped(queue, (cm) => `${cm.metadata?.namespace}/${cm.metadata?.labels?.['app']}`));
+ * factory.core.v1.configmaps().informer().addEventHandler(enqueueMapped(queue, (obj) => {
+ *   const cm = lastKnownState(obj); // undefined for a tombstone without a last state
+ *   const app = cm?.metadata?.labels?.['app'];
+ *   return app === undefined ? undefined : `${cm?.metadata?.namespace}/${app}`;
+ * }));
  * ```
  */
 export function enqueueMapped<T extends KubeObject>(

@@ -35,11 +35,22 @@ export interface HistogramMetric {
  *
  * @example
  * ```ts
- * // prom-client: one labelled metric per kind, a child per queue name.
- * const depth = new Gauge({ name: 'workqueue_depth', help: 'Depth', labelNames: ['name'] });
+ * // One labelled metric per kind, a child per queue name (with prom-client, `metric('depth')` is
+ * // `(name) => depthGauge.labels(name)` for a `new Gauge({ name: 'workqueue_depth', labelNames: ['name'], ... })`).
+ * const values = new Map<string, number>(); // stands in for the metrics library's registry
+ * const metric = (kind: string) => (name: string) => {
+ *   const key = `workqueue_${kind}{name="${name}"}`;
+ *   const add = (v: number): void => void values.set(key, (values.get(key) ?? 0) + v);
+ *   return { inc: () => add(1), dec: () => add(-1), set: (v: number) => void values.set(key, v), observe: add };
+ * };
  * const provider: MetricsProvider = {
- *   newDepthMetric: (name) => depth.labels(name),
- *   // ... the other six the same way
+ *   newDepthMetric: metric('depth'),
+ *   newAddsMetric: metric('adds_total'),
+ *   newLatencyMetric: metric('queue_duration_seconds_sum'),
+ *   newWorkDurationMetric: metric('work_duration_seconds_sum'),
+ *   newUnfinishedWorkSecondsMetric: metric('unfinished_work_seconds'),
+ *   newLongestRunningProcessorSecondsMetric: metric('longest_running_processor_seconds'),
+ *   newRetriesMetric: metric('retries_total'),
  * };
  * new RateLimitingQueue<string>({ name: 'deployments', metricsProvider: provider });
  * ```

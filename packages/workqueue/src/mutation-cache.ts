@@ -43,10 +43,13 @@ type Entry<T> =
  *
  * @example
  * ```ts
- * const reads = new MutationCache({ indexer: informer.getIndexer() });
- * const written = await api.replaceNamespacedConfigMap({ name, namespace, body: copy });
- * reads.mutation(written);
- * reads.getByKey(`${namespace}/${name}`); // `written` until the informer has it (or newer)
+ * const configMaps = factory.core.v1.configmaps();
+ * const reads = new MutationCache({ indexer: configMaps.informer().getIndexer() });
+ * const copy = deepCopy(configMaps.lister().namespace('default').get('settings'));
+ * copy.data = { ...copy.data, mode: 'fast' };
+ * const written = await coreApi.replaceNamespacedConfigMap({ name: 'settings', namespace: 'default', body: toClientModel<V1ConfigMap>(copy) });
+ * reads.mutation(fromClientModel(written));
+ * reads.getByKey('default/settings'); // `written` until the informer has it (or newer)
  * ```
  */
 export class MutationCache<T extends KubeObject> {

@@ -31,7 +31,7 @@ function shallowEqualRecords(
  *
  * @example
  * ```ts
- * controller.for(deployments, { predicates: [generationChanged] });
+ * controller.for(factory.apps.v1.deployments().informer(), { predicates: [generationChanged] });
  * ```
  */
 export const generationChanged: UpdatePredicate = (o, n) =>
@@ -55,6 +55,7 @@ export const resourceVersionChanged: UpdatePredicate = (o, n) =>
  * @example
  * ```ts
  * // Reconcile on spec changes and on relabelling, not on status writes.
+ * const deployments = factory.apps.v1.deployments().informer();
  * controller.for(deployments, { predicates: [anyOf(generationChanged, labelsChanged)] });
  * ```
  */

@@ -47,7 +47,7 @@ import type {
  *
  * @example
  * ```ts
- * queue.add(key, { priority: Priority.Low }); // behind every Normal item
+ * queue.add('default/web', { priority: Priority.Low }); // behind every Normal item
  * ```
  */
 export const Priority = Object.freeze({
@@ -105,6 +105,7 @@ const SHUTDOWN: QueueGetResult<never> = Object.freeze({ item: undefined, shutdow
  *
  * @example
  * ```ts
+ * const reconcile = async (key: string): Promise<void> => console.log('reconciling', key);
  * const queue = new WorkQueue<string>();
  * queue.add('default/web');
  * for (;;) {

@@ -20,6 +20,7 @@ export interface RateLimitingQueueOptions<T> extends WorkQueueOptions {
  *
  * @example
  * ```ts
+ * const reconcile = async (key: string): Promise<void> => console.log('reconciling', key);
  * const queue = new RateLimitingQueue<string>({ name: 'deployments' });
  * const { item, shutdown } = await queue.get();
  * if (!shutdown) {
