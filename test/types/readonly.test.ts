@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { startApiServer, type ApiServer } from '@kubecache/apiserver';
 import type { DeepReadonly, Lister } from '@kubecache/cache';
 import { deepCopy, SharedInformerFactory, type ConfigMap, type Pod } from '@kubecache/client';
+import { MutationCache } from '@kubecache/workqueue';
 import { KubeConfig } from '@kubernetes/client-node';
 
 /** Never called: type-level checks only. */
@@ -19,6 +20,16 @@ export function readOnlyAtCompileTime(lister: Lister<Pod>): void {
   cached.spec!.containers.push({ name: 'sidecar' });
   // @ts-expect-error nor the object itself
   cached.kind = 'Other';
+  const fromIndex = lister.byIndex('namespace', 'default')[0]!;
+  // @ts-expect-error custom-index queries are read-only
+  fromIndex.metadata!.name = 'renamed';
+  const informer0 = new SharedInformerFactory(new KubeConfig()).core.v1.pods().informer();
+  const raw = informer0.getIndexer().byIndex('namespace', 'default')[0]!;
+  // @ts-expect-error so is the informer's own indexer
+  raw.metadata!.labels!['app'] = 'x';
+  const reads = new MutationCache<Pod>({ indexer: informer0.getIndexer() });
+  // @ts-expect-error and read-your-writes results
+  reads.getByKey('default/web')!.spec!.containers[0]!.image = 'evil';
   const copy: Pod = deepCopy(cached);
   copy.metadata!.labels = { ...copy.metadata!.labels, app: 'x' };
   copy.spec!.containers[0]!.image = 'fine';

@@ -104,7 +104,7 @@ export function metaNamespaceKeyFunc(obj: KubeObject): string {
  * ```
  */
 export function deletionHandlingMetaNamespaceKeyFunc(
-  obj: KubeObject | DeletedFinalStateUnknown<KubeObject>,
+  obj: KubeObject | DeletedFinalStateUnknown<unknown>,
 ): string {
   if (obj instanceof DeletedFinalStateUnknown) return obj.key;
   return metaNamespaceKeyFunc(obj);

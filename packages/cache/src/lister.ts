@@ -6,7 +6,7 @@
 import { KubecacheError } from './errors.js';
 import { NAMESPACE_INDEX } from './index-funcs.js';
 import { everything, parseLabelSelector, type LabelSelector } from './label-selector.js';
-import type { Indexer } from './store.js';
+import type { ReadonlyIndexer } from './store.js';
 import type { DeepReadonly, KubeObject } from './types.js';
 
 /**
@@ -36,12 +36,6 @@ function toSelector(selector: LabelSelector | string | undefined): LabelSelector
   return typeof selector === 'string' ? parseLabelSelector(selector) : selector;
 }
 
-// Cached objects are handed out as they are, typed read-only (no copy: the type is the guard).
-const readonly = <T>(obj: T): DeepReadonly<T> => obj as unknown as DeepReadonly<T>;
-const readonlyOrUndefined = <T>(obj: T | undefined): DeepReadonly<T> | undefined =>
-  obj as unknown as DeepReadonly<T> | undefined;
-const readonlyAll = <T>(objs: T[]): DeepReadonly<T>[] => objs as unknown as DeepReadonly<T>[];
-
 /**
  * Read-only queries in one namespace.
  *
@@ -53,10 +47,10 @@ const readonlyAll = <T>(objs: T[]): DeepReadonly<T>[] => objs as unknown as Deep
  */
 export class NamespaceLister<T extends KubeObject> {
   readonly namespace: string;
-  readonly #indexer: Indexer<T>;
+  readonly #indexer: ReadonlyIndexer<T>;
   readonly #resource: string;
 
-  constructor(indexer: Indexer<T>, namespace: string, resource = '') {
+  constructor(indexer: ReadonlyIndexer<T>, namespace: string, resource = '') {
     this.#indexer = indexer;
     this.namespace = namespace;
     this.#resource = resource;
@@ -66,9 +60,9 @@ export class NamespaceLister<T extends KubeObject> {
   list(selector?: LabelSelector | string): DeepReadonly<T>[] {
     const sel = toSelector(selector);
     if (sel.isEverything() && this.#indexer.getIndexers()[NAMESPACE_INDEX] !== undefined) {
-      return readonlyAll(this.#indexer.byIndex(NAMESPACE_INDEX, this.namespace));
+      return this.#indexer.byIndex(NAMESPACE_INDEX, this.namespace);
     }
-    return readonlyAll(this.#indexer.listBySelector(sel, this.namespace));
+    return this.#indexer.listBySelector(sel, this.namespace);
   }
 
   /** The object named `name`; throws {@link NotFoundError} when absent. */
@@ -76,12 +70,12 @@ export class NamespaceLister<T extends KubeObject> {
     const key = `${this.namespace}/${name}`;
     const obj = this.#indexer.getByKey(key);
     if (obj === undefined) throw new NotFoundError(this.#resource, key);
-    return readonly(obj);
+    return obj;
   }
 
   /** The object named `name`, or undefined. */
   tryGet(name: string): DeepReadonly<T> | undefined {
-    return readonlyOrUndefined(this.#indexer.getByKey(`${this.namespace}/${name}`));
+    return this.#indexer.getByKey(`${this.namespace}/${name}`);
   }
 }
 
@@ -96,10 +90,10 @@ export class NamespaceLister<T extends KubeObject> {
  * ```
  */
 export class Lister<T extends KubeObject> {
-  readonly #indexer: Indexer<T>;
+  readonly #indexer: ReadonlyIndexer<T>;
   readonly #resource: string;
 
-  constructor(indexer: Indexer<T>, resource = '') {
+  constructor(indexer: ReadonlyIndexer<T>, resource = '') {
     this.#indexer = indexer;
     this.#resource = resource;
   }
@@ -107,9 +101,7 @@ export class Lister<T extends KubeObject> {
   /** Objects matching `selector` in every namespace (default all objects). */
   list(selector?: LabelSelector | string): DeepReadonly<T>[] {
     const sel = toSelector(selector);
-    return readonlyAll(
-      sel.isEverything() ? this.#indexer.list() : this.#indexer.listBySelector(sel),
-    );
+    return sel.isEverything() ? this.#indexer.list() : this.#indexer.listBySelector(sel);
   }
 
   /**
@@ -119,12 +111,12 @@ export class Lister<T extends KubeObject> {
   get(name: string): DeepReadonly<T> {
     const obj = this.#indexer.getByKey(name);
     if (obj === undefined) throw new NotFoundError(this.#resource, name);
-    return readonly(obj);
+    return obj;
   }
 
   /** Like {@link Lister.get} but returns undefined when absent. */
   tryGet(name: string): DeepReadonly<T> | undefined {
-    return readonlyOrUndefined(this.#indexer.getByKey(name));
+    return this.#indexer.getByKey(name);
   }
 
   /**
@@ -137,7 +129,7 @@ export class Lister<T extends KubeObject> {
    * ```
    */
   byIndex(indexName: string, value: string): DeepReadonly<T>[] {
-    return readonlyAll(this.#indexer.byIndex(indexName, value));
+    return this.#indexer.byIndex(indexName, value);
   }
 
   /** The values index `indexName` currently holds (e.g. every node that has pods). */

@@ -14,7 +14,8 @@ export type ReflectorStage = 'list' | 'watch-start' | 'watch-event' | 'watch-str
  *
  * @example
  * ```ts
- * new Reflector({ ..., onWatchError: (err) => console.warn(err.stage, err.code, err.cause) });
+ * const store = createIndexer<Pod>();
+ * new Reflector({ listerWatcher, store, onWatchError: (err) => console.warn(err.stage, err.code, err.cause) });
  * ```
  */
 export class ReflectorError extends KubecacheError {
@@ -131,7 +132,10 @@ export class TruncatedWatchStreamError extends KubecacheError {
  *
  * @example
  * ```ts
- * if (err.cause instanceof WatchStalledError) metrics.stalls.inc();
+ * let stalls = 0;
+ * new Reflector({ listerWatcher, store: createIndexer<Pod>(), onWatchError: (err) => {
+ *   if (err.cause instanceof WatchStalledError) stalls++;
+ * } });
  * ```
  */
 export class WatchStalledError extends KubecacheError {

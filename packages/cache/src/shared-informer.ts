@@ -85,7 +85,7 @@ import { Reflector, type ReflectorOptions, type RetryInfo } from './reflector.js
 import type { ReflectorError, ReflectorStage } from './reflector-errors.js';
 import type { ReflectorStore } from './reflector-store.js';
 import { compareResourceVersions } from './resource-version.js';
-import { createIndexer, type Indexer, type Store } from './store.js';
+import { createIndexer, type Indexer, type ReadonlyIndexer } from './store.js';
 import { ReentrantWriteError } from './store-errors.js';
 import type { KubeObject } from './types.js';
 
@@ -256,7 +256,9 @@ export class TransformError extends KubecacheError {
  *
  * @example
  * ```ts
- * onError: (err) => { if (err instanceof StoreRejectedError) console.log(err.key, err.cause); }
+ * new SharedInformerFactory(kc, {
+ *   onError: (err) => { if (err instanceof StoreRejectedError) console.log(err.key, err.cause); },
+ * });
  * ```
  */
 export class StoreRejectedError extends KubecacheError {
@@ -416,14 +418,17 @@ export class SharedIndexInformer<T extends KubeObject> {
     this.#indexer.addIndexers(indexers);
   }
 
-  /** The cache, as a store. Objects are shared and read-only. */
-  getStore(): Store<T> {
-    return this.#indexer;
+  /**
+   * The cache, read-only (objects are shared by every reader; only the informer writes it). Same
+   * as {@link SharedIndexInformer.getIndexer}.
+   */
+  getStore(): ReadonlyIndexer<T> {
+    return this.getIndexer();
   }
 
-  /** The cache with its indexes. Objects are shared and read-only. */
-  getIndexer(): Indexer<T> {
-    return this.#indexer;
+  /** The cache with its indexes, read-only: queries hand out `DeepReadonly<T>`. */
+  getIndexer(): ReadonlyIndexer<T> {
+    return this.#indexer as unknown as ReadonlyIndexer<T>;
   }
 
   /** True once the first list has been stored. */

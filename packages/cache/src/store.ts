@@ -31,7 +31,7 @@ import { deletionHandlingMetaNamespaceKeyFunc, type KeyFunc } from './keys.js';
 import type { LabelSelector } from './label-selector.js';
 import type { ReflectorStore } from './reflector-store.js';
 import { ThreadSafeIndexer } from './thread-safe-store.js';
-import type { KubeObject } from './types.js';
+import type { DeepReadonly, KubeObject } from './types.js';
 
 /**
  * What `listBySelector` needs of a {@link LabelSelector}: its requirements (to pick an index) and
@@ -124,6 +124,31 @@ export interface Indexer<T extends KubeObject> extends Store<T> {
    * namespace bucket (with a namespace index) or everything.
    */
   listBySelector(selector: IndexableLabelSelector, namespace?: string): T[];
+}
+
+/**
+ * The read side of an {@link Indexer}, handing objects out read-only: what an informer exposes
+ * (`informer.getIndexer()`), since nothing but the informer may write its cache and cached objects
+ * are shared by every reader. Every `Indexer<T>` is one.
+ *
+ * @example
+ * ```ts
+ * const onNode = informer.getIndexer().byIndex('byNode', 'node-1'); // DeepReadonly<Pod>[]
+ * ```
+ */
+export interface ReadonlyIndexer<T extends KubeObject> {
+  readonly size: number;
+  /** The stored object with the same key as `obj`. */
+  get(obj: T | DeepReadonly<T>): DeepReadonly<T> | undefined;
+  getByKey(key: string): DeepReadonly<T> | undefined;
+  list(): DeepReadonly<T>[];
+  listKeys(): string[];
+  index(indexName: string, obj: T | DeepReadonly<T>): DeepReadonly<T>[];
+  indexKeys(indexName: string, value: string): string[];
+  byIndex(indexName: string, value: string): DeepReadonly<T>[];
+  listIndexFuncValues(indexName: string): string[];
+  getIndexers(): Indexers<T>;
+  listBySelector(selector: IndexableLabelSelector, namespace?: string): DeepReadonly<T>[];
 }
 
 /**

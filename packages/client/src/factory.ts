@@ -164,7 +164,15 @@ export interface FactoryInformer {
   readonly informer: SharedIndexInformer<KubeObject>;
 }
 
-type BuiltinResources = typeof builtinResources;
+/**
+ * The type of {@link builtinResources}: group → version → plural → `TypedResource<…>`.
+ *
+ * @example
+ * ```ts
+ * type Jobs = BuiltinResources['batch']['v1']['jobs']; // TypedResource<Job>
+ * ```
+ */
+export type BuiltinResources = typeof builtinResources;
 
 /**
  * The typed accessors of one group version: `pods()` → `InformerPair<Pod>`.

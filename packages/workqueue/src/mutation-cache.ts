@@ -15,7 +15,8 @@ import {
   NAMESPACE_INDEX,
   realClock,
   type Clock,
-  type Indexer,
+  type DeepReadonly,
+  type ReadonlyIndexer,
   type KeyFunc,
   type KubeObject,
 } from '@kubecache/cache';
@@ -24,7 +25,7 @@ import { LRUCache } from 'lru-cache';
 /** Options of {@link MutationCache}. */
 export interface MutationCacheOptions<T extends KubeObject> {
   /** The informer's cache (`informer.getIndexer()`). */
-  readonly indexer: Indexer<T>;
+  readonly indexer: ReadonlyIndexer<T>;
   /** Most remembered writes. Default 100 (client-go's). */
   readonly max?: number;
   /** How long a write is remembered, ms (expired once older than this). Default 300 000 (5 minutes, client-go's). */
@@ -53,7 +54,7 @@ type Entry<T> =
  * ```
  */
 export class MutationCache<T extends KubeObject> {
-  readonly #indexer: Indexer<T>;
+  readonly #indexer: ReadonlyIndexer<T>;
   readonly #keyFunc: KeyFunc<T>;
   readonly #entries: LRUCache<string, Entry<T>>;
 
@@ -95,7 +96,7 @@ export class MutationCache<T extends KubeObject> {
   }
 
   /** The newer of the cached and the written object for `key`, or undefined. */
-  getByKey(key: string): Readonly<T> | undefined {
+  getByKey(key: string): DeepReadonly<T> | undefined {
     return this.#newer(key, this.#indexer.getByKey(key));
   }
 
@@ -103,14 +104,14 @@ export class MutationCache<T extends KubeObject> {
    * Objects whose index `indexName` holds `value`, newer-of per object; written objects the
    * informer has not seen yet are included when they belong to the index.
    */
-  byIndex(indexName: string, value: string): Readonly<T>[] {
+  byIndex(indexName: string, value: string): DeepReadonly<T>[] {
     const fromCache = this.#indexer.byIndex(indexName, value);
     const indexFunc = this.#indexer.getIndexers()[indexName];
     return this.#merge(fromCache, (obj) => indexFunc?.(obj).includes(value) ?? false);
   }
 
   /** Every object (of `namespace` when given), newer-of per object. */
-  list(namespace?: string): Readonly<T>[] {
+  list(namespace?: string): DeepReadonly<T>[] {
     if (namespace === undefined) return this.#merge(this.#indexer.list(), () => true);
     return this.byIndex(NAMESPACE_INDEX, namespace);
   }
@@ -121,8 +122,8 @@ export class MutationCache<T extends KubeObject> {
     return this.#entries.size;
   }
 
-  #merge(fromCache: readonly Readonly<T>[], belongs: (obj: T) => boolean): Readonly<T>[] {
-    const out: Readonly<T>[] = [];
+  #merge(fromCache: readonly DeepReadonly<T>[], belongs: (obj: T) => boolean): DeepReadonly<T>[] {
+    const out: DeepReadonly<T>[] = [];
     const seen = new Set<string>();
     for (const obj of fromCache) {
       const key = this.#keyFunc(obj as T);
@@ -139,7 +140,7 @@ export class MutationCache<T extends KubeObject> {
   }
 
   /** client-go's rule: the written object wins only while it is strictly newer than the cache. */
-  #newer(key: string, cached: Readonly<T> | undefined): Readonly<T> | undefined {
+  #newer(key: string, cached: DeepReadonly<T> | undefined): DeepReadonly<T> | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return cached;
     if (entry.deleted) {
@@ -158,13 +159,15 @@ export class MutationCache<T extends KubeObject> {
       }
       return undefined;
     }
-    if (cached === undefined) return entry.obj;
+    // The written object is handed out like a cached one: shared, read-only.
+    const written = entry.obj as unknown as DeepReadonly<T>;
+    if (cached === undefined) return written;
     const order = compareResourceVersions(
       entry.obj.metadata?.resourceVersion ?? '',
       cached.metadata?.resourceVersion ?? '',
     );
     // Not comparable: trust the write, as client-go does, until it expires.
-    if (order === undefined || order > 0) return entry.obj;
+    if (order === undefined || order > 0) return written;
     this.#entries.delete(key); // the informer caught up
     return cached;
   }
