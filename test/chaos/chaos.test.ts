@@ -10,10 +10,17 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { formatReport, healthProblems, runChaos, type ChaosReport } from './chaos-run.ts';
 
-const SEED =
-  process.env['CHAOS_SEED'] !== undefined && process.env['CHAOS_SEED'] !== ''
-    ? Number(process.env['CHAOS_SEED'])
-    : Math.floor(Math.random() * 2 ** 32);
+const SEED = seedFromEnv();
+
+function seedFromEnv(): number {
+  const text = process.env['CHAOS_SEED'];
+  if (text === undefined || text === '') return Math.floor(Math.random() * 2 ** 32);
+  const seed = Number(text);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+    throw new Error(`CHAOS_SEED must be an integer in [0, 2^32), not ${JSON.stringify(text)}`);
+  }
+  return seed;
+}
 
 /** Prints the report and asserts the run healthy; every message carries the seed and the report. */
 function assertHealthy(t: TestContext, r: ChaosReport): (what: string) => string {

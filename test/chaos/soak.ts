@@ -50,6 +50,10 @@ const seed =
   seedText !== undefined && seedText !== ''
     ? positive('seed', seedText, true)
     : Math.floor(Math.random() * 2 ** 32);
+if (!Number.isInteger(seed) || seed >= 2 ** 32) {
+  console.error('soak: --seed must be an integer in [0, 2^32)');
+  process.exit(2);
+}
 const rate = positive('rate', values.rate);
 const proxyMeanLifeMs = positive('proxy-life-ms', values['proxy-life-ms']);
 const idleProbeMs = positive('idle-probe-ms', values['idle-probe-ms'], true);
