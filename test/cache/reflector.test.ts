@@ -204,9 +204,11 @@ describe(`Reflector over HTTP (seed ${SEED})`, () => {
       const rv = h.reflector.lastSyncResourceVersion();
       h.server.faults.failNext({ status: 403, watch: true });
       h.server.faults.breakWatches();
-      await h.clock.advance(await nextBackoff(h)); // after the broken stream
-      const delay = await nextBackoff(h); // after the 403
-      assert.ok(delay >= 1200 && delay <= 1600, `second backoff ${delay}`);
+      const afterCut = await nextBackoff(h); // the broken stream: the shortest delay, no escalation
+      assert.equal(afterCut, 800);
+      await h.clock.advance(afterCut);
+      const delay = await nextBackoff(h); // after the 403: the backoff proper, first step
+      assert.ok(delay >= 600 && delay <= 800, `first backoff ${delay}`);
       assert.deepEqual(
         h.errors.map((e) => e.stage),
         ['watch-stream', 'watch-start'],
@@ -217,6 +219,25 @@ describe(`Reflector over HTTP (seed ${SEED})`, () => {
       const watches = h.requests().filter((r) => query(r).has('watch'));
       assert.ok(watches.every((w) => query(w).get('resourceVersion') === rv));
       assert.equal(h.store.replaces.length, 1);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('an idle watch cut again and again (a proxy idle timeout) waits the shortest delay each time, never climbing', async () => {
+    const h = await startHarness({ objects: many(1) });
+    try {
+      for (let i = 0; i < 5; i++) {
+        await waitFor(() => h.reflector.isWatching(), `watching (${i})`);
+        h.server.faults.breakWatches();
+        const d = await nextBackoff(h);
+        assert.equal(d, 800, `cut ${i} waited ${d} ms`);
+        await h.clock.advance(d);
+      }
+      await waitFor(() => h.reflector.isWatching(), 'watching at the end');
+      h.server.create(configMap('after-cuts'));
+      await waitFor(() => h.store.keys().includes('default/after-cuts'), 'the change arrives');
+      assert.equal(h.store.replaces.length, 1, 'no relist');
     } finally {
       await h.stop();
     }

@@ -709,6 +709,13 @@ export class Reflector<T extends KubeObject> {
       this.#recovered(error);
       return { phase: 'watch' };
     }
+    if (stage === 'watch-stream') {
+      // The server accepted the watch and the connection was then cut before any event: the
+      // network's doing (a proxy's short idle timeout), not an overloaded server. Escalating would
+      // leave an idle cache up to 30 s behind under frequent cuts, so wait the shortest delay
+      // (still counted against a retry budget); refused watches and failed lists still escalate.
+      return this.#fail(error, { phase: 'watch' }, this.#backoff.options.initialMs);
+    }
     return this.#fail(error, { phase: 'watch' });
   }
 
