@@ -140,6 +140,22 @@ describe('LeaderElector: fail-over', () => {
     assert.equal(overlaps(h.intervals), undefined);
   });
 
+  it('a leader whose renewal hangs stops at its deadline without waiting for the answer', async () => {
+    const a = h.candidate('a');
+    void a.start();
+    await h.settle();
+    const acquiredAt = h.clock.now();
+    h.server.faults.setLatency(300); // real milliseconds: the renewal is still in flight below
+    await h.clock.advance(P); // the first renewal is sent, and hangs
+    assert.equal(h.traffic.inFlight, 1);
+    await h.clock.advance(R - P);
+    assert.equal(a.elector.isLeader(), false, 'stopped at acquisition + renewDeadline');
+    assert.equal(h.intervals[0]?.end, acquiredAt + R);
+    assert.equal(await a.running, 'lost');
+    h.server.faults.setLatency(0);
+    assert.deepEqual(a.warnings, [], 'the aborted request is not reported as a failure');
+  });
+
   it('a leader whose lease writes fail (503 on PUT) stops before the reader that still sees its Lease takes over', async () => {
     const a = h.candidate('a');
     const b = h.candidate('b');
