@@ -115,6 +115,21 @@ describe('LeaderElector: fail-over', () => {
     assert.equal(overlaps(h.intervals), undefined);
   });
 
+  it('releaseOnCancel with the API unreachable: run still ends, the failed release is reported, the Lease expires', async () => {
+    const a = h.candidate('a', { releaseOnCancel: true });
+    void a.start();
+    await h.settle();
+    await h.server.faults.pause();
+    a.stop.abort();
+    assert.equal(await a.running, 'stopped');
+    assert.ok(
+      a.warnings.some((w) => w.startsWith('could not release the leader lease')),
+      String(a.warnings),
+    );
+    await h.server.faults.resume();
+    assert.equal(h.lease()?.holder, 'a');
+  });
+
   it('a leader cut off from the API (server paused) stops leading before another starts', async () => {
     const a = h.candidate('a');
     const b = h.candidate('b');

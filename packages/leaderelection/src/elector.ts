@@ -37,7 +37,7 @@ import {
   type Logger,
   type TimerHandle,
 } from '@kubecache/cache';
-import { isConflict } from '@kubecache/client';
+import { isConflict, retryOnConflict } from '@kubecache/client';
 import { LeaderElectionConfigError, LeaderRenewOverdueError } from './errors.js';
 import { LeaseLock, type LeaseLockOptions } from './lease-lock.js';
 import { microTime, type LeaseRecord } from './record.js';
@@ -574,21 +574,18 @@ export class LeaderElector {
     const clock = this.lock.clock;
     const timeout = new AbortController();
     const timer = clock.setTimeout(
-      () => timeout.abort(new Error('release timed out')),
+      () => timeout.abort(new Error(`release timed out after ${this.renewDeadlineMs} ms`)),
       this.renewDeadlineMs,
     );
     try {
-      while (!timeout.signal.aborted) {
-        let current;
-        try {
-          current = await this.lock.get(timeout.signal);
-        } catch (err) {
-          this.#attemptFailed('release (get)', err, timeout.signal);
-          return;
-        }
-        if (current === undefined || current.record.holderIdentity !== this.identity) return;
-        const wall = this.#timestamp();
-        try {
+      // A conflict means a write raced ours (say, a renewal that landed after all): read again.
+      const released = await retryOnConflict(
+        async () => {
+          const current = await this.lock.get(timeout.signal);
+          if (current === undefined || current.record.holderIdentity !== this.identity) {
+            return false; // not ours (any more): nothing to give up
+          }
+          const wall = this.#timestamp();
           await this.lock.update(
             {
               holderIdentity: '',
@@ -599,18 +596,22 @@ export class LeaderElector {
             },
             timeout.signal,
           );
-          this.#logger.info(
-            { lease: this.lease, identity: this.identity },
-            'released leader lease',
-          );
-          return;
-        } catch (err) {
-          if (!isConflict(err)) {
-            this.#attemptFailed('release', err, timeout.signal);
-            return;
-          }
-        }
+          return true;
+        },
+        { clock, random: this.#random, signal: timeout.signal },
+      );
+      if (released) {
+        this.#logger.info({ lease: this.lease, identity: this.identity }, 'released leader lease');
       }
+    } catch (err) {
+      this.#logger.warn(
+        {
+          lease: this.lease,
+          identity: this.identity,
+          error: describeError(timeout.signal.aborted ? timeout.signal.reason : err),
+        },
+        'could not release the leader lease; it will expire instead',
+      );
     } finally {
       clock.clearTimeout(timer);
     }
