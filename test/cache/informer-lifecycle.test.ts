@@ -3,7 +3,7 @@
 // observers, and objects that cannot be stored (skipped, reported, the rest goes on).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '@kubecache/apiserver';
+import type { ApiServer } from '@kubecache/apiserver';
 import {
   consoleLogger,
   FakeClock,
@@ -19,7 +19,8 @@ import {
   type WatchEvent,
 } from '@kubecache/cache';
 import { KubeListerWatcher } from '@kubecache/client';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { setup } from '../apiserver/helpers.ts';
 
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
@@ -53,9 +54,7 @@ describe('SharedIndexInformer lifecycle and observability', () => {
   const aborts: AbortController[] = [];
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 0 });
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
+    ({ server, kc } = await setup({ bookmarkIntervalMs: 0 }));
   });
   after(async () => {
     for (const a of aborts) a.abort();

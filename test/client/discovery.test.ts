@@ -3,11 +3,11 @@
 // (the informer syncs once the CRD appears, without a restart).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '@kubecache/apiserver';
+import type { ApiServer } from '@kubecache/apiserver';
 import { errorHint, ReflectorError, type KubeObject } from '@kubecache/cache';
 import { ApiDiscovery, ResourceNotServedError, SharedInformerFactory } from '@kubecache/client';
-import { KubeConfig } from '@kubernetes/client-node';
-import { MYAPP_CRD } from '../apiserver/helpers.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { MYAPP_CRD, setup } from '../apiserver/helpers.ts';
 
 async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -33,9 +33,7 @@ describe('discovery for forResource', () => {
   let kc: KubeConfig;
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 0 });
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
+    ({ server, kc } = await setup({ bookmarkIntervalMs: 0 }));
     server.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' } });
   });
   after(() => server.close());

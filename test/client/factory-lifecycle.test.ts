@@ -2,19 +2,18 @@
 // once), health() for readiness probes, and informers() for exporters.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '@kubecache/apiserver';
+import type { ApiServer } from '@kubecache/apiserver';
 import { ReflectorRetryBudgetExhaustedError } from '@kubecache/cache';
 import { CacheSyncError, SharedInformerFactory, resources } from '@kubecache/client';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { setup } from '../apiserver/helpers.ts';
 
 describe('SharedInformerFactory lifecycle', () => {
   let server: ApiServer;
   let kc: KubeConfig;
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 0 });
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
+    ({ server, kc } = await setup({ bookmarkIntervalMs: 0 }));
     server.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'a', name: 'x' } });
   });
   after(() => server.close());

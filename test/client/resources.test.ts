@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '@kubecache/apiserver';
+import type { ApiServer } from '@kubecache/apiserver';
 import {
   builtinResources,
   resources,
@@ -16,8 +16,9 @@ import {
   type Pod,
   type TypedResource,
 } from '@kubecache/client';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { DeepReadonly, KubeObject } from '@kubecache/cache';
+import { setup } from '../apiserver/helpers.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -98,9 +99,7 @@ describe('typed accessors over HTTP', () => {
   let kc: KubeConfig;
 
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 0 });
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
+    ({ server, kc } = await setup({ bookmarkIntervalMs: 0 }));
     server.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' } });
     server.create({
       apiVersion: 'v1',

@@ -3,7 +3,12 @@
 // test/metrics/informer-metrics.test.ts runs the same metrics against real informers.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { InformerHealth, InformerObserver, InformerStats } from '@kubecache/cache';
+import {
+  emptyInformerStats,
+  type InformerHealth,
+  type InformerObserver,
+  type InformerStats,
+} from '@kubecache/cache';
 import {
   registerInformerMetrics,
   type IdentifiedInformer,
@@ -18,15 +23,7 @@ class ScriptedInformer implements ObservableInformer {
   readonly observers = new Set<InformerObserver>();
   health: () => InformerHealth;
   readonly h: Mutable<InformerHealth>;
-  readonly s: Mutable<InformerStats> = {
-    lists: 0,
-    relists: 0,
-    watches: 0,
-    watchRestarts: 0,
-    failures: 0,
-    events: { ADDED: 0, MODIFIED: 0, DELETED: 0, BOOKMARK: 0, ERROR: 0 },
-    watchMsTotal: 0,
-  };
+  readonly s: Mutable<InformerStats> = emptyInformerStats();
 
   readonly name: string;
 

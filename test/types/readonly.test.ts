@@ -3,11 +3,12 @@
 // the tests fails. The runtime part checks the freeze option catches writes that bypass types.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApiServer, type ApiServer } from '@kubecache/apiserver';
+import type { ApiServer } from '@kubecache/apiserver';
 import type { DeepReadonly, Lister } from '@kubecache/cache';
 import { deepCopy, SharedInformerFactory, type ConfigMap, type Pod } from '@kubecache/client';
 import { MutationCache } from '@kubecache/workqueue';
 import { KubeConfig } from '@kubernetes/client-node';
+import { setup } from '../apiserver/helpers.ts';
 
 /** Never called: type-level checks only. */
 export function readOnlyAtCompileTime(lister: Lister<Pod>): void {
@@ -46,9 +47,7 @@ describe('freeze option', () => {
   let server: ApiServer;
   let kc: KubeConfig;
   before(async () => {
-    server = await startApiServer({ bookmarkIntervalMs: 0 });
-    kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
+    ({ server, kc } = await setup({ bookmarkIntervalMs: 0 }));
     server.create({
       apiVersion: 'v1',
       kind: 'ConfigMap',

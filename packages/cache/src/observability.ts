@@ -266,6 +266,26 @@ export interface InformerStats {
 }
 
 /**
+ * All-zero {@link InformerStats}: an informer's counters before it ran (a fresh object each call).
+ *
+ * @example
+ * ```ts
+ * let last = emptyInformerStats(); // the baseline an exporter adds deltas from
+ * ```
+ */
+export function emptyInformerStats(): InformerStats {
+  return {
+    lists: 0,
+    relists: 0,
+    watches: 0,
+    watchRestarts: 0,
+    failures: 0,
+    events: { ADDED: 0, MODIFIED: 0, DELETED: 0, BOOKMARK: 0, ERROR: 0 },
+    watchMsTotal: 0,
+  };
+}
+
+/**
  * Rare lifecycle events of an informer, for exporters that need distributions (watch durations,
  * list sizes). Called synchronously; must not throw (a throw is swallowed).
  *

@@ -58,6 +58,7 @@ import { KubecacheError } from './errors.js';
 import {
   consoleLogger,
   describeError,
+  emptyInformerStats,
   errorCode,
   type FailureSummary,
   type InformerHealth,
@@ -498,17 +499,7 @@ export class SharedIndexInformer<T extends KubeObject> {
    * ```
    */
   stats(): InformerStats {
-    return (
-      this.#reflector?.stats() ?? {
-        lists: 0,
-        relists: 0,
-        watches: 0,
-        watchRestarts: 0,
-        failures: 0,
-        events: { ADDED: 0, MODIFIED: 0, DELETED: 0, BOOKMARK: 0, ERROR: 0 },
-        watchMsTotal: 0,
-      }
-    );
+    return this.#reflector?.stats() ?? emptyInformerStats();
   }
 
   /**

@@ -9,7 +9,12 @@
  *
  * @module
  */
-import type { InformerHealth, InformerObserver, InformerStats } from '@kubecache/cache';
+import {
+  emptyInformerStats,
+  type InformerHealth,
+  type InformerObserver,
+  type InformerStats,
+} from '@kubecache/cache';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricSet, resolveRegistry, type PromRegistry, type Unregisterable } from './registry.js';
 
@@ -147,15 +152,7 @@ interface Tracked {
   last: InformerStats;
 }
 
-const ZERO_STATS: InformerStats = {
-  lists: 0,
-  relists: 0,
-  watches: 0,
-  watchRestarts: 0,
-  failures: 0,
-  events: { ADDED: 0, MODIFIED: 0, DELETED: 0, BOOKMARK: 0, ERROR: 0 },
-  watchMsTotal: 0,
-};
+const ZERO_STATS: InformerStats = emptyInformerStats();
 
 function isFactory(source: InformerSource): source is InformerFactoryLike {
   return typeof (source as Partial<InformerFactoryLike>).informers === 'function';
