@@ -466,7 +466,8 @@ type FaultKind =
   | 'pause'
   | 'restart';
 
-const FAULT_KINDS: readonly FaultKind[] = [
+/** Every kind of server fault; each run injects each at least once. */
+export const FAULT_KINDS: readonly FaultKind[] = [
   'break-watches',
   'cut-after-events',
   'cut-after-bytes',

@@ -8,7 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { formatReport, healthProblems, runChaos, type ChaosReport } from './chaos-run.ts';
+import {
+  FAULT_KINDS,
+  formatReport,
+  healthProblems,
+  runChaos,
+  type ChaosReport,
+} from './chaos-run.ts';
 
 const SEED = seedFromEnv();
 
@@ -38,20 +44,7 @@ describe(`chaos (seed ${SEED}; CHAOS_SEED=${SEED} replays)`, () => {
   it('server faults: cuts, 410s, ERROR events, 429/500 bursts, a 403 window, latency, pauses, restarts', async (t) => {
     const r = await runChaos({ seed: SEED, mode: 'server' });
     const why = assertHealthy(t, r);
-    for (const kind of [
-      'break-watches',
-      'cut-after-events',
-      'cut-after-bytes',
-      'close-watches',
-      'compact-410',
-      'watch-error',
-      'burst-429',
-      'burst-500',
-      'window-403',
-      'latency',
-      'pause',
-      'restart',
-    ]) {
+    for (const kind of FAULT_KINDS) {
       assert.ok((r.faults[kind] ?? 0) > 0, why(`fault ${kind} was never injected`));
     }
   });

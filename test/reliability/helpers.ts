@@ -48,17 +48,8 @@ export function track(stop: () => Promise<void>): () => Promise<void> {
 
 export const CONFIGMAPS: ResourceRef = { group: '', version: 'v1', resource: 'configmaps' };
 
-/** A kubeconfig for a plain-HTTP test server (client-node needs skipTLSVerify for http:). */
-export function kubeConfigForUrl(url: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-}
+import { kubeConfigForUrl } from '../cache/reflector-helpers.ts';
+export { kubeConfigForUrl };
 
 export function kubeConfigOf(server: { kubeconfigYaml: string }): KubeConfig {
   const kc = new KubeConfig();

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { KubecacheError } from '@kubecache/cache';
 import {
   Counter,
   Gauge,
@@ -46,6 +47,16 @@ interface NamedMetric {
   readonly metric: Counter<string> | Gauge<string> | Histogram<string>;
 }
 
+/** The options of a counter or gauge that is registered later, by {@link MetricSet.register}. */
+function unregistered<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  collect: (() => void) | undefined,
+): { name: string; help: string; labelNames: readonly L[]; registers: []; collect?: () => void } {
+  return { name, help, labelNames, registers: [], ...(collect === undefined ? {} : { collect }) };
+}
+
 /** The registry to use: the one given, else prom-client's global one. */
 export function resolveRegistry(registry: PromRegistry | undefined): PromRegistry {
   return registry ?? globalRegistry;
@@ -64,15 +75,7 @@ export class MetricSet {
     labelNames: readonly L[],
     collect?: () => void,
   ): Counter<L> {
-    const metric = new Counter<L>({
-      name,
-      help,
-      labelNames,
-      registers: [],
-      ...(collect === undefined ? {} : { collect }),
-    });
-    this.#all.push({ name, metric });
-    return metric;
+    return this.#keep(name, new Counter<L>(unregistered(name, help, labelNames, collect)));
   }
 
   gauge<L extends string>(
@@ -81,13 +84,10 @@ export class MetricSet {
     labelNames: readonly L[],
     collect?: () => void,
   ): Gauge<L> {
-    const metric = new Gauge<L>({
-      name,
-      help,
-      labelNames,
-      registers: [],
-      ...(collect === undefined ? {} : { collect }),
-    });
+    return this.#keep(name, new Gauge<L>(unregistered(name, help, labelNames, collect)));
+  }
+
+  #keep<M extends NamedMetric['metric']>(name: string, metric: M): M {
     this.#all.push({ name, metric });
     return metric;
   }
@@ -116,9 +116,10 @@ export class MetricSet {
   register(registry: PromRegistry): void {
     const taken = this.#all.filter((m) => registry.getSingleMetric(m.name) !== undefined);
     if (taken.length > 0) {
-      throw new Error(
-        `@kubecache/metrics: ${taken.map((m) => m.name).join(', ')} already registered in this ` +
-          'registry; create each exporter once per registry (unregister() the previous one first)',
+      throw new KubecacheError(
+        'MetricAlreadyRegistered',
+        `@kubecache/metrics: ${taken.map((m) => m.name).join(', ')} already registered in this registry`,
+        { hint: 'create each exporter once per registry (unregister() the previous one first)' },
       );
     }
     for (const m of this.#all) registry.registerMetric(m.metric);
