@@ -48,7 +48,8 @@ import { microTime, type LeaseRecord } from './record.js';
  *
  * @example
  * ```ts
- * const longestAcquireWait = retryPeriodMs * (1 + JITTER_FACTOR);
+ * const longestAcquireWait = DEFAULT_RETRY_PERIOD_MS * (1 + JITTER_FACTOR); // 4.4 s
+ * const renewDeadlineMustExceed = DEFAULT_RETRY_PERIOD_MS * JITTER_FACTOR; // 2.4 s
  * ```
  */
 export const JITTER_FACTOR = 1.2;
@@ -58,7 +59,11 @@ export const JITTER_FACTOR = 1.2;
  *
  * @example
  * ```ts
- * new LeaderElector({ lock, leaseDurationMs: 2 * DEFAULT_LEASE_DURATION_MS, renewDeadlineMs: 20_000 });
+ * const elector = new LeaderElector({
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ *   leaseDurationMs: 2 * DEFAULT_LEASE_DURATION_MS,
+ *   renewDeadlineMs: 20_000,
+ * });
  * ```
  */
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
@@ -87,7 +92,11 @@ export const DEFAULT_RETRY_PERIOD_MS = 2_000;
  *
  * @example
  * ```ts
- * onLeadershipChange: ({ lease, leading }) => leaderGauge.set(lease, leading),
+ * const leader = createLeaderMetric(); // kubecache_leader_is_leader{lease}
+ * const elector = new LeaderElector({
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ *   onLeadershipChange: ({ lease, leading }) => leader.set(lease, leading),
+ * });
  * ```
  */
 export interface LeadershipChange {
@@ -105,6 +114,9 @@ export interface LeadershipChange {
  *
  * @example
  * ```ts
+ * const elector = new LeaderElector({
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ * });
  * elector.subscribe({
  *   onStartedLeading: (signal) => controller.run(signal),
  *   onNewLeader: (identity) => console.log('leader is now', identity),
@@ -143,7 +155,7 @@ export interface LeaderCallbacks {
  * @example
  * ```ts
  * const options: LeaderElectorOptions = {
- *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: hostname() },
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
  *   leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000,
  *   releaseOnCancel: true,
  * };
@@ -185,6 +197,9 @@ export interface LeaderElectorOptions extends LeaderCallbacks {
  *
  * @example
  * ```ts
+ * const elector = new LeaderElector({
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ * });
  * if ((await elector.run(signal)) === 'lost') process.exit(1); // restart clean, as client-go advises
  * ```
  */
@@ -258,7 +273,7 @@ export function validateTimings(options: {
  *   onStartedLeading: (signal) => controller.run(signal),
  *   onNewLeader: (id) => console.log('leader:', id),
  * });
- * const outcome = await elector.run(shutdown.signal); // 'lost' → exit, and let the pod restart
+ * const outcome = await elector.run(signal); // 'lost' → exit, and let the pod restart
  * ```
  */
 export class LeaderElector {
@@ -335,7 +350,14 @@ export class LeaderElector {
    *
    * @example
    * ```ts
-   * const off = elector.subscribe({ onLeadershipChange: ({ lease, leading }) => gauge.set(lease, leading) });
+   * const elector = new LeaderElector({
+   *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+   * });
+   * const leader = createLeaderMetric();
+   * const off = elector.subscribe({
+   *   onLeadershipChange: ({ lease, leading }) => leader.set(lease, leading),
+   * });
+   * off(); // the metric no longer follows the elector
    * ```
    */
   subscribe(callbacks: LeaderCallbacks): () => void {
@@ -354,8 +376,13 @@ export class LeaderElector {
    *
    * @example
    * ```ts
-   * const err = elector.check(2_000);
-   * res.writeHead(err === undefined ? 200 : 500).end(err?.message ?? 'ok');
+   * const elector = new LeaderElector({
+   *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+   * });
+   * http.createServer((req, res) => {
+   *   const err = elector.check(2_000);
+   *   res.writeHead(err === undefined ? 200 : 500).end(err?.message ?? 'ok');
+   * });
    * ```
    */
   check(toleranceMs = 0): LeaderRenewOverdueError | undefined {

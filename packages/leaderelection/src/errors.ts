@@ -14,7 +14,11 @@ import { KubecacheError } from '@kubecache/cache';
  * @example
  * ```ts
  * try {
- *   new LeaderElector({ lock, leaseDurationMs: 10_000, renewDeadlineMs: 15_000 });
+ *   new LeaderElector({
+ *     lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ *     leaseDurationMs: 10_000,
+ *     renewDeadlineMs: 15_000, // must be shorter than leaseDurationMs
+ *   });
  * } catch (err) {
  *   if (err instanceof LeaderElectionConfigError) console.error(err.field, err.message, err.hint);
  * }
@@ -36,8 +40,11 @@ export class LeaderElectionConfigError extends KubecacheError {
  *
  * @example
  * ```ts
- * await lock.get(signal);            // loads the Lease and its resourceVersion
- * await lock.update(record, signal); // now allowed
+ * const lock = new LeaseLock({ kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: 'pod-a' });
+ * const seen = await lock.get(signal); // loads the Lease and its resourceVersion (if it exists)
+ * if (seen !== undefined) {
+ *   await lock.update({ ...seen.record, renewTime: microTime(Date.now()) }, signal); // now allowed
+ * }
  * ```
  */
 export class LeaseNotLoadedError extends KubecacheError {
@@ -55,8 +62,14 @@ export class LeaseNotLoadedError extends KubecacheError {
  *
  * @example
  * ```ts
- * const err = elector.check(2_000);
- * if (err instanceof LeaderRenewOverdueError) res.writeHead(500).end(err.message);
+ * const elector = new LeaderElector({
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ * });
+ * http.createServer((req, res) => {
+ *   const err = elector.check(2_000);
+ *   if (err instanceof LeaderRenewOverdueError) res.writeHead(500).end(err.message);
+ *   else res.writeHead(200).end('ok');
+ * });
  * ```
  */
 export class LeaderRenewOverdueError extends KubecacheError {

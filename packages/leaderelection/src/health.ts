@@ -19,6 +19,9 @@ import type { LeaderRenewOverdueError } from './errors.js';
  *   const err = health.check();
  *   res.writeHead(err === undefined ? 200 : 500).end(err?.message ?? 'ok');
  * }).listen(8080);
+ * const elector = new LeaderElector({
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ * });
  * health.setElector(elector);
  * ```
  */

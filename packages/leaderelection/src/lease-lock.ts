@@ -40,7 +40,10 @@ import { recordFromSpec, sameRecord, specFromRecord, type LeaseRecord } from './
  *
  * @example
  * ```ts
- * const api: LeaseApi = kc.makeApiClient(CoordinationV1Api);
+ * const { CoordinationV1Api } = await import('@kubernetes/client-node'); // or a static import
+ * const api: LeaseApi = kc.makeApiClient(CoordinationV1Api); // one client for every lock
+ * const a = new LeaseLock({ api, namespace: 'default', name: 'member-a', identity: 'a' });
+ * const b = new LeaseLock({ api, namespace: 'default', name: 'member-b', identity: 'b' });
  * ```
  */
 export type LeaseApi = Pick<
@@ -54,7 +57,12 @@ export type LeaseApi = Pick<
  *
  * @example
  * ```ts
- * const options: LeaseLockOptions = { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: hostname() };
+ * const options: LeaseLockOptions = {
+ *   kubeConfig: kc,
+ *   namespace: 'default',
+ *   name: 'my-controller',
+ *   identity: process.env.POD_NAME!, // unique among the candidates
+ * };
  * ```
  */
 export interface LeaseLockOptions {
@@ -80,8 +88,11 @@ export interface LeaseLockOptions {
  *
  * @example
  * ```ts
+ * const lock = new LeaseLock({ kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: 'pod-a' });
  * const seen = await lock.get(signal);
- * if (seen !== undefined) console.log(seen.record.holderIdentity, clock.now() - seen.observedAt);
+ * if (seen !== undefined) {
+ *   console.log(`${seen.record.holderIdentity}, unchanged for ${lock.clock.now() - seen.observedAt} ms`);
+ * }
  * ```
  */
 export interface LeaseObservation {
@@ -115,7 +126,12 @@ function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions |
  *
  * @example
  * ```ts
- * try { await api.readNamespacedLease({ name, namespace }); } catch (err) { if (statusCodeOf(err) === 404) ... }
+ * try {
+ *   await coreApi.readNamespacedConfigMap({ name: 'settings', namespace: 'default' });
+ * } catch (err) {
+ *   if (statusCodeOf(err) === 404) console.log('no such ConfigMap');
+ *   else throw err;
+ * }
  * ```
  */
 export function statusCodeOf(error: unknown): number | undefined {
@@ -141,10 +157,18 @@ function required(field: string, value: string | undefined): string {
  *
  * @example
  * ```ts
- * const lock = new LeaseLock({ kubeConfig: kc, namespace: 'default', name: 'member-pod-a', identity: 'pod-a' });
- * const seen = await lock.get(signal);
- * if (seen === undefined) await lock.create({ holderIdentity: 'pod-a', leaseDurationSeconds: 10, ... }, signal);
- * else if (lock.isExpired()) console.log(`${seen.record.holderIdentity} stopped renewing`);
+ * const member = { kubeConfig: kc, namespace: 'default', name: 'member-pod-a' };
+ * const lock = new LeaseLock({ ...member, identity: 'pod-a' });
+ * const now = microTime(Date.now());
+ * const mine: LeaseRecord = {
+ *   holderIdentity: 'pod-a', leaseDurationSeconds: 10, acquireTime: now, renewTime: now, leaseTransitions: 0,
+ * };
+ * if ((await lock.get(signal)) === undefined) await lock.create(mine, signal);
+ * else await lock.update(mine, signal); // 409 Conflict if another write came in between
+ * // Another member's lock sees it expire once not seen to change for 10 s (on its own clock):
+ * const peer = new LeaseLock({ ...member, identity: 'pod-b' });
+ * while ((await peer.get(signal)) !== undefined && !peer.isExpired()) await sleep(peer.clock, 2_000, signal);
+ * console.log('pod-a stopped renewing, or its Lease is gone');
  * ```
  */
 export class LeaseLock {

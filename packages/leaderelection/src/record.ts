@@ -62,6 +62,8 @@ export function microTime(ms: number): string {
  *
  * @example
  * ```ts
+ * const leases = factory.coordination.v1.leases().lister();
+ * const lease = leases.namespace('kube-system').get('kube-scheduler');
  * const record = recordFromSpec(lease.spec);
  * if (record.holderIdentity === '') console.log('released');
  * ```
@@ -83,7 +85,9 @@ export function recordFromSpec(spec: Wire<V1LeaseSpec> | undefined): LeaseRecord
  *
  * @example
  * ```ts
- * lease.spec = specFromRecord({ ...record, renewTime: microTime(Date.now()) });
+ * const leases = factory.coordination.v1.leases().lister();
+ * const lease = deepCopy(leases.namespace('default').get('my-controller'));
+ * lease.spec = specFromRecord({ ...recordFromSpec(lease.spec), renewTime: microTime(Date.now()) });
  * ```
  */
 export function specFromRecord(record: LeaseRecord): Wire<V1LeaseSpec> {
@@ -104,7 +108,10 @@ export function specFromRecord(record: LeaseRecord): Wire<V1LeaseSpec> {
  *
  * @example
  * ```ts
- * if (!sameRecord(before.record, after.record)) console.log('the Lease was written');
+ * const lock = new LeaseLock({ kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: 'pod-a' });
+ * const before = await lock.get(signal);
+ * const after = await lock.get(signal);
+ * if (before && after && !sameRecord(before.record, after.record)) console.log('the Lease was written');
  * ```
  */
 export function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {

@@ -14,6 +14,9 @@ import type { LeaderElectionOutcome, LeaderElector } from './elector.js';
  *
  * @example
  * ```ts
+ * const elector = new LeaderElector({
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ * });
  * const options: RunWhileLeadingOptions = { elector, signal, run: (s) => controller.run(s) };
  * ```
  */
@@ -42,7 +45,11 @@ export interface RunWhileLeadingOptions {
  *
  * @example
  * ```ts
- * const { outcome } = await runWhileLeading({ elector, signal, run });
+ * const elector = new LeaderElector({
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ * });
+ * const { outcome, terms } = await runWhileLeading({ elector, signal, run: (s) => controller.run(s) });
+ * console.log(`led ${terms} term(s), then ${outcome}`);
  * if (outcome === 'lost') process.exit(1);
  * ```
  */
@@ -57,7 +64,11 @@ export interface RunWhileLeadingResult {
  *
  * @example
  * ```ts
+ * const elector = new LeaderElector({
+ *   lock: { kubeConfig: kc, namespace: 'default', name: 'my-controller', identity: process.env.POD_NAME! },
+ * });
  * factory.start(signal); // warm the caches up while standing by
+ * const reconcile = ({ namespace, name }: ReconcileRequest) => console.log('reconcile', namespace, name);
  * const controller = new Controller({ name: 'web', reconcile }).for(factory.informerFor(resources.deployments));
  * const { outcome } = await runWhileLeading({ elector, signal, run: (s) => controller.run(s) });
  * ```
