@@ -158,7 +158,7 @@ const PREAMBLE = `// The variables TSDoc examples may use without declaring them
 import * as http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 // The client-node models the write path converts to (\`toClientModel<V1ConfigMap>(cm)\`) and that
 // \`Wire<M>\` maps: examples of those name them as a user's program would import them.
 import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
@@ -185,7 +185,7 @@ declare const appsApi: AppsV1Api;
 declare const log: Logger;
 declare const err: unknown;
 declare const error: unknown;
-void [http, writeFileSync, assert];
+void [http, writeFileSync, assert, CoordinationV1Api];
 `;
 
 /** The compiler options of the packages (tsconfig.base.json), adjusted for generated modules. */

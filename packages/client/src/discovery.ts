@@ -23,6 +23,7 @@ import {
   type V1APIResourceList,
 } from '@kubernetes/client-node';
 import { KubeListerWatcher, type ResourceRef } from './kube-lister-watcher.js';
+import { statusCodeOf } from './write.js';
 
 /**
  * The server does not serve this resource (its group version is unknown, or the version lists no
@@ -71,11 +72,6 @@ export interface DiscoveredResource {
 
 const caches = new WeakMap<KubeConfig, Map<string, Promise<V1APIResourceList>>>();
 
-function notFound(err: unknown): boolean {
-  const e = err as { code?: unknown; statusCode?: unknown } | null;
-  return e?.code === 404 || e?.statusCode === 404;
-}
-
 /**
  * Discovery over one KubeConfig, cached.
  *
@@ -119,7 +115,7 @@ export class ApiDiscovery {
       resources = await list;
     } catch (err) {
       this.#cache.delete(gv);
-      if (notFound(err)) throw new ResourceNotServedError(ref, `${gv} is not served`);
+      if (statusCodeOf(err) === 404) throw new ResourceNotServedError(ref, `${gv} is not served`);
       throw err;
     }
     const found = resources.resources.find((r) => r.name === ref.resource);

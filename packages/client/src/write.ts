@@ -98,13 +98,35 @@ export interface RetryOptions {
 }
 
 /**
+ * The HTTP status of a client-node `ApiException` (or of anything with a numeric `code` or
+ * `statusCode`), else undefined.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await coreApi.readNamespacedConfigMap({ name: 'settings', namespace: 'default' });
+ * } catch (err) {
+ *   if (statusCodeOf(err) === 404) console.log('no such ConfigMap');
+ *   else throw err;
+ * }
+ * ```
+ */
+export function statusCodeOf(error: unknown): number | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const code = (error as { code?: unknown; statusCode?: unknown }).code;
+  if (typeof code === 'number') return code;
+  const statusCode = (error as { statusCode?: unknown }).statusCode;
+  return typeof statusCode === 'number' ? statusCode : undefined;
+}
+
+/**
  * Whether `error` is a 409 Conflict, from client-node (`ApiException.code`), kubecache
  * (`ApiStatusError.statusCode`) or a raw `Status` body.
  */
 export function isConflict(error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false;
-  const e = error as { code?: unknown; statusCode?: unknown; body?: unknown };
-  if (e.code === 409 || e.statusCode === 409) return true;
+  if (statusCodeOf(error) === 409) return true;
+  const e = error as { body?: unknown };
   let body = e.body;
   if (typeof body === 'string') {
     try {

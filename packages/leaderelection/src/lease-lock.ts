@@ -19,6 +19,7 @@ import { realClock, type Clock } from '@kubecache/cache';
 import {
   deepCopy,
   fromClientModel,
+  statusCodeOf,
   toClientModel,
   type Mutable,
   type Wire,
@@ -40,7 +41,6 @@ import { recordFromSpec, sameRecord, specFromRecord, type LeaseRecord } from './
  *
  * @example
  * ```ts
- * const { CoordinationV1Api } = await import('@kubernetes/client-node'); // or a static import
  * const api: LeaseApi = kc.makeApiClient(CoordinationV1Api); // one client for every lock
  * const a = new LeaseLock({ api, namespace: 'default', name: 'member-a', identity: 'a' });
  * const b = new LeaseLock({ api, namespace: 'default', name: 'member-b', identity: 'b' });
@@ -118,28 +118,6 @@ function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions |
   };
   // Keep the KubeConfig's own middleware (authentication) and add ours after it.
   return { middleware: [abortable], middlewareMergeStrategy: 'append' };
-}
-
-/**
- * The HTTP status of a client-node `ApiException` (or of anything with a numeric `code` or
- * `statusCode`), else undefined.
- *
- * @example
- * ```ts
- * try {
- *   await coreApi.readNamespacedConfigMap({ name: 'settings', namespace: 'default' });
- * } catch (err) {
- *   if (statusCodeOf(err) === 404) console.log('no such ConfigMap');
- *   else throw err;
- * }
- * ```
- */
-export function statusCodeOf(error: unknown): number | undefined {
-  if (error === null || typeof error !== 'object') return undefined;
-  const code = (error as { code?: unknown; statusCode?: unknown }).code;
-  if (typeof code === 'number') return code;
-  const statusCode = (error as { statusCode?: unknown }).statusCode;
-  return typeof statusCode === 'number' ? statusCode : undefined;
 }
 
 function required(field: string, value: string | undefined): string {

@@ -1,7 +1,7 @@
 /**
  * Leader status: `kubecache_leader_is_leader{lease}`, 1 while this process holds the lease.
- * Leader election itself is not part of kubecache yet; whatever elects (a future package, or
- * your own Lease loop) calls {@link LeaderMetric.set} on every transition.
+ * Whatever elects calls {@link LeaderMetric.set} on every transition: with
+ * `@kubecache/leaderelection`, `onLeadershipChange: ({ lease, leading }) => metric.set(lease, leading)`.
  *
  * @module
  */
