@@ -4,11 +4,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ApiServer } from '@kubecache/apiserver';
-import type { DeepReadonly, Lister } from '@kubecache/cache';
+import type { DeepReadonly, Lister, Logger } from '@kubecache/cache';
 import { deepCopy, SharedInformerFactory, type ConfigMap, type Pod } from '@kubecache/client';
 import { MutationCache } from '@kubecache/workqueue';
 import { KubeConfig } from '@kubernetes/client-node';
 import { setup } from '../apiserver/helpers.ts';
+
+/** `console` is a `Logger` as it is (pino's signature, which console also accepts). */
+export const consoleIsALogger: Logger = console;
 
 /** Never called: type-level checks only. */
 export function readOnlyAtCompileTime(lister: Lister<Pod>): void {
