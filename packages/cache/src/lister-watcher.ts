@@ -13,6 +13,12 @@ export interface ListOptions {
   readonly continue?: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /**
+   * KEP-5866's `shardSelector` (e.g. `formatShardSelector(shardSelectorFor(0, 3))`): only objects
+   * whose hash lies in its ranges. A lister-watcher whose server ignores it (no matching
+   * `metadata.shardInfo` in the answer) filters on the client with the same hash.
+   */
+  readonly shardSelector?: string;
   readonly signal: AbortSignal;
 }
 
@@ -36,6 +42,8 @@ export interface WatchOptions {
   readonly timeoutSeconds?: number;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /** KEP-5866's `shardSelector`, as for {@link ListOptions.shardSelector}. */
+  readonly shardSelector?: string;
   readonly signal: AbortSignal;
   /** Called once when the server accepted the watch (HTTP 200), before any event arrives. */
   readonly onOpen?: () => void;

@@ -90,6 +90,8 @@ export interface ReflectorOptions<T extends KubeObject> {
   pageSize?: number;
   labelSelector?: string;
   fieldSelector?: string;
+  /** KEP-5866 `shardSelector` of every list and watch (see `ListOptions.shardSelector`). */
+  shardSelector?: string;
   /**
    * Use a streaming list (`sendInitialEvents=true`) instead of LIST for the initial state, falling
    * back to LIST automatically when the server refuses it. Default false.
@@ -240,6 +242,7 @@ export class Reflector<T extends KubeObject> {
   readonly #pageSize: number;
   readonly #labelSelector: string | undefined;
   readonly #fieldSelector: string | undefined;
+  readonly #shardSelector: string | undefined;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #backoff: Backoff;
@@ -281,6 +284,7 @@ export class Reflector<T extends KubeObject> {
     this.#pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     this.#labelSelector = options.labelSelector || undefined;
     this.#fieldSelector = options.fieldSelector || undefined;
+    this.#shardSelector = options.shardSelector || undefined;
     this.#streamingList = options.streamingList ?? false;
     this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
@@ -485,6 +489,7 @@ export class Reflector<T extends KubeObject> {
         continue: state.continueToken,
         labelSelector: this.#labelSelector,
         fieldSelector: this.#fieldSelector,
+        shardSelector: this.#shardSelector,
         signal,
       });
     } catch (err) {
@@ -588,6 +593,7 @@ export class Reflector<T extends KubeObject> {
       timeoutSeconds,
       labelSelector: this.#labelSelector,
       fieldSelector: this.#fieldSelector,
+      shardSelector: this.#shardSelector,
       ...(streaming
         ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' as const }
         : {}),

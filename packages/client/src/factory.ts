@@ -9,8 +9,10 @@
 import {
   consoleLogger,
   describeError,
+  formatShardSelector,
   KubecacheError,
   Lister,
+  parseShardSelector,
   SharedIndexInformer,
   type Clock,
   type InformerHealth,
@@ -19,6 +21,7 @@ import {
   type InformerErrorContext,
   type KubeObject,
   type ReflectorOptions,
+  type ShardSelector,
 } from '@kubecache/cache';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DiscoveringListerWatcher } from './discovery.js';
@@ -45,6 +48,12 @@ export interface SharedInformerFactoryOptions {
   readonly labelSelector?: string;
   /** Server-side field selector of every list/watch. */
   readonly fieldSelector?: string;
+  /**
+   * KEP-5866 shard selector of every list/watch: cache only the objects whose hash lies in its
+   * ranges (`shardSelectorFor(i, n)`, or the wire text). Applied by the server when it supports
+   * it, else filtered on the client with the same hash (see `KubeListerWatcher`).
+   */
+  readonly shardSelector?: ShardSelector | string;
   /** Default handler resync period (default 0: none). */
   readonly resyncPeriodMs?: number;
   /** Applied to every object before it is cached (e.g. `stripManagedFields`). */
@@ -84,6 +93,8 @@ export interface InformerForOptions<T extends KubeObject> {
   readonly namespace?: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /** See {@link SharedInformerFactoryOptions.shardSelector}; part of the informer's identity. */
+  readonly shardSelector?: ShardSelector | string;
   readonly resyncPeriodMs?: number;
   readonly transform?: (obj: T) => T;
   /** Extra indexes (added to an existing shared informer when it lacks them). */
@@ -162,6 +173,11 @@ export class CacheSyncError extends KubecacheError {
 export interface FactoryInformer {
   readonly id: string;
   readonly informer: SharedIndexInformer<KubeObject>;
+  /**
+   * With a shard selector: whether the server applied it at the last list (true) or the client
+   * filtered (false); undefined before the first list, and without a shard selector.
+   */
+  readonly serverSideSharding: boolean | undefined;
 }
 
 /**
@@ -212,7 +228,16 @@ interface Entry {
   readonly id: string;
   readonly informer: SharedIndexInformer<KubeObject>;
   readonly lister: Lister<KubeObject>;
+  readonly lw: KubeListerWatcher<KubeObject> | DiscoveringListerWatcher<KubeObject>;
   run: Promise<void> | undefined;
+}
+
+/** The wire text of a shard selector option; a malformed text throws here, not at the first list. */
+function shardSelectorText(selector: ShardSelector | string | undefined): string {
+  if (selector === undefined || selector === '') return '';
+  if (typeof selector !== 'string') return formatShardSelector(selector);
+  parseShardSelector(selector);
+  return selector;
 }
 
 const transformIds = new WeakMap<object, number>();
@@ -266,7 +291,12 @@ export class SharedInformerFactory {
 
   /** Every informer this factory created so far, in creation order. */
   informers(): readonly FactoryInformer[] {
-    return [...this.#entries.values()].map((e) => ({ id: e.id, informer: e.informer }));
+    return [...this.#entries.values()].map((e) => ({
+      id: e.id,
+      informer: e.informer,
+      serverSideSharding: (e.lw instanceof KubeListerWatcher ? e.lw : e.lw.resolved)
+        ?.serverSideSharding,
+    }));
   }
 
   /**
@@ -433,6 +463,7 @@ export class SharedInformerFactory {
     const namespace = namespaced ? (options.namespace ?? o.namespace ?? '') : '';
     const labelSelector = options.labelSelector ?? o.labelSelector ?? '';
     const fieldSelector = options.fieldSelector ?? o.fieldSelector ?? '';
+    const shardSelector = shardSelectorText(options.shardSelector ?? o.shardSelector);
     const resyncPeriodMs = options.resyncPeriodMs ?? o.resyncPeriodMs ?? 0;
     const transform = (options.transform ?? o.transform) as
       ((obj: KubeObject) => KubeObject) | undefined;
@@ -442,6 +473,7 @@ export class SharedInformerFactory {
       namespace === '' ? '' : `ns=${namespace}`,
       labelSelector === '' ? '' : `labels=${labelSelector}`,
       fieldSelector === '' ? '' : `fields=${fieldSelector}`,
+      shardSelector === '' ? '' : `shard=${shardSelector}`,
       metadataOnly ? 'metadata' : '',
       resyncPeriodMs === 0 ? '' : `resync=${resyncPeriodMs}`,
       transform === undefined ? '' : `transform#${fnId(transform)}`,
@@ -475,6 +507,7 @@ export class SharedInformerFactory {
           ...o.reflector,
           ...(labelSelector === '' ? {} : { labelSelector }),
           ...(fieldSelector === '' ? {} : { fieldSelector }),
+          ...(shardSelector === '' ? {} : { shardSelector }),
         },
       });
       const resourceName = ref.group === '' ? ref.resource : `${ref.resource}.${ref.group}`;
@@ -482,6 +515,7 @@ export class SharedInformerFactory {
         id,
         informer,
         lister: new Lister(informer.getIndexer(), resourceName),
+        lw,
         run: undefined,
       };
       this.#entries.set(id, entry);

@@ -16,9 +16,11 @@ import type {
   WatchOptions,
 } from '@kubecache/cache';
 import {
+  compileShardSelector,
   ListWithoutResourceVersionError,
   MalformedListError,
   MalformedWatchLineError,
+  parseShardSelector,
 } from '@kubecache/cache';
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { type Dispatcher, request } from 'undici';
@@ -85,8 +87,40 @@ function shareDispatcher(kc: KubeConfig, fresh: Dispatcher | undefined): Dispatc
 interface ListBody<T> {
   kind?: string;
   apiVersion?: string;
-  metadata?: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  metadata?: {
+    resourceVersion?: string;
+    continue?: string;
+    remainingItemCount?: number;
+    shardInfo?: { selector?: unknown };
+  };
   items?: T[] | null;
+}
+
+/** A shard selector as sent, and its compiled test for filtering on the client. */
+interface ShardFilter {
+  readonly text: string;
+  readonly matches: (obj: KubeObject) => boolean;
+}
+
+/**
+ * Whether a list's `metadata.shardInfo` says the server applied `sent`: the selector echoed as
+ * sent, or one with the same field and ranges (a server may print it canonically).
+ */
+function serverApplied(shardInfo: { selector?: unknown } | undefined, sent: string): boolean {
+  const echoed = shardInfo?.selector;
+  if (typeof echoed !== 'string') return false;
+  if (echoed === sent) return true;
+  try {
+    const a = parseShardSelector(echoed);
+    const b = parseShardSelector(sent);
+    return (
+      a.field === b.field &&
+      a.ranges.length === b.ranges.length &&
+      a.ranges.every((r, i) => r.start === b.ranges[i]!.start && r.end === b.ranges[i]!.end)
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** A page requested ahead of time. */
@@ -108,6 +142,7 @@ function listKey(o: ListOptions): string {
     o.limit ?? 0,
     o.labelSelector ?? '',
     o.fieldSelector ?? '',
+    o.shardSelector ?? '',
     o.resourceVersion ?? '',
   ]);
 }
@@ -168,6 +203,10 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
   readonly metadataOnly: boolean;
   readonly #kc: KubeConfig;
   readonly #maxLineBytes: number | undefined;
+  /** The last shard selector seen, compiled (informers never change theirs). */
+  #shard: ShardFilter | undefined;
+  #serverSideSharding: boolean | undefined;
+  #shardFilteredOut = 0;
 
   constructor(kubeConfig: KubeConfig, options: KubeListerWatcherOptions) {
     this.#kc = kubeConfig;
@@ -175,6 +214,34 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
     this.namespace = options.namespace || undefined;
     this.metadataOnly = options.metadataOnly ?? false;
     this.#maxLineBytes = options.maxLineBytes;
+  }
+
+  /**
+   * How the last LIST with a `shardSelector` was sharded: true when the server applied the
+   * selector (its answer carried a matching `metadata.shardInfo`), false when it did not (an
+   * older server, or one with the feature off) and this lister-watcher filtered the items on the
+   * client; undefined before any such list. Watch events are checked on the client either way
+   * (see {@link KubeListerWatcher.watch}).
+   */
+  get serverSideSharding(): boolean | undefined {
+    return this.#serverSideSharding;
+  }
+
+  /**
+   * Objects outside the shard that this lister-watcher dropped on the client: list items of an
+   * answer without a matching `shardInfo`, and watch events. 0 while the server does the sharding.
+   */
+  get shardFilteredOut(): number {
+    return this.#shardFilteredOut;
+  }
+
+  /** The compiled filter of `text`; a malformed selector throws `ShardSelectorParseError`. */
+  #shardFilter(text: string | undefined): ShardFilter | undefined {
+    if (text === undefined || text === '') return undefined;
+    if (this.#shard?.text !== text) {
+      this.#shard = { text, matches: compileShardSelector(parseShardSelector(text)) };
+    }
+    return this.#shard;
   }
 
   /** The collection path, e.g. `/apis/apps/v1/namespaces/default/deployments`. */
@@ -297,6 +364,8 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
    * selectors); anything else discards it.
    */
   async list(options: ListOptions): Promise<ListPage<T>> {
+    // Parsed before the request: a malformed selector fails the same way whatever the server.
+    const shard = this.#shardFilter(options.shardSelector);
     const key = listKey(options);
     const prefetched = this.#prefetched;
     this.#prefetched = undefined;
@@ -320,7 +389,20 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       );
     }
     const body = this.#parseList(text);
-    const items = body.items ?? [];
+    let items = body.items ?? [];
+    const meta = body.metadata ?? {};
+    let remainingItemCount = meta.remainingItemCount;
+    if (shard !== undefined) {
+      const applied = serverApplied(meta.shardInfo, shard.text);
+      this.#serverSideSharding = applied;
+      if (!applied) {
+        // The server ignored the selector: keep what a sharding server would have sent.
+        const all = items;
+        items = all.filter(shard.matches);
+        this.#shardFilteredOut += all.length - items.length;
+        remainingItemCount = undefined; // it counts objects of every shard
+      }
+    }
     const listKind = body.kind ?? '';
     const kind = listKind.endsWith('List') ? listKind.slice(0, -4) : this.resource.kind;
     const apiVersion = body.apiVersion;
@@ -329,7 +411,6 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       if (item.kind === undefined) item.kind = kind;
       if (item.apiVersion === undefined) item.apiVersion = apiVersion;
     }
-    const meta = body.metadata ?? {};
     if (typeof meta.resourceVersion !== 'string' || meta.resourceVersion === '') {
       throw new ListWithoutResourceVersionError(`GET ${this.path()}`, body.kind);
     }
@@ -337,7 +418,7 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       items,
       resourceVersion: meta.resourceVersion,
       continue: meta.continue || undefined,
-      remainingItemCount: meta.remainingItemCount,
+      remainingItemCount,
     };
   }
 
@@ -391,6 +472,7 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       continue: options.continue,
       labelSelector: options.labelSelector,
       fieldSelector: options.fieldSelector,
+      shardSelector: options.shardSelector,
     });
     const res = await this.#get(
       url,
@@ -445,7 +527,15 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
     this.#prefetched = record;
   }
 
-  /** A WATCH stream; the request is sent when iteration starts. */
+  /**
+   * A WATCH stream; the request is sent when iteration starts.
+   *
+   * With a `shardSelector`, events of objects outside the shard are dropped on the client even
+   * when the last list was sharded by the server: a watch may reach another (older) API server
+   * than the list did, and the check is one hash of a short string per event. An object's uid and
+   * namespace never change, so an object never moves between shards and dropping its events
+   * whole is exact. Bookmarks and errors always pass.
+   */
   watch(options: WatchOptions): AsyncIterable<WatchEvent<T>> {
     return { [Symbol.asyncIterator]: () => this.#events(options) };
   }
@@ -460,7 +550,9 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
       timeoutSeconds: options.timeoutSeconds,
       labelSelector: options.labelSelector,
       fieldSelector: options.fieldSelector,
+      shardSelector: options.shardSelector,
     });
+    const shard = this.#shardFilter(options.shardSelector);
     const res = await this.#get(
       url,
       this.metadataOnly ? METADATA_WATCH_ACCEPT : 'application/json',
@@ -496,7 +588,17 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
               errorOptions,
             );
           }
-          yield value as unknown as WatchEvent<T>;
+          const event = value as unknown as WatchEvent<T>;
+          if (
+            shard !== undefined &&
+            event.type !== 'BOOKMARK' &&
+            event.type !== 'ERROR' &&
+            !shard.matches(event.object)
+          ) {
+            this.#shardFilteredOut++;
+            continue;
+          }
+          yield event;
         }
         out.length = 0;
         if (failure !== undefined) throw failure;

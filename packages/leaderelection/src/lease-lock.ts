@@ -229,10 +229,15 @@ export class LeaseLock {
   }
 
   /**
-   * Creates the Lease holding `record`. Rejects with 409 (AlreadyExists) when another replica
+   * Creates the Lease holding `record` (and `annotations`, when given: a shard member publishes
+   * the hash ranges it owns there). Rejects with 409 (AlreadyExists) when another replica
    * created it first.
    */
-  async create(record: LeaseRecord, signal?: AbortSignal): Promise<LeaseObservation> {
+  async create(
+    record: LeaseRecord,
+    signal?: AbortSignal,
+    annotations?: Readonly<Record<string, string>>,
+  ): Promise<LeaseObservation> {
     const body: Wire<V1Lease> = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -240,6 +245,7 @@ export class LeaseLock {
         name: this.name,
         namespace: this.namespace,
         ...(this.#labels !== undefined ? { labels: { ...this.#labels } } : {}),
+        ...(annotations !== undefined ? { annotations: { ...annotations } } : {}),
       },
       spec: specFromRecord(record),
     };
@@ -253,14 +259,25 @@ export class LeaseLock {
   /**
    * Replaces the Lease's record, on condition that nobody wrote since this lock last read or
    * wrote it (the resourceVersion travels with the request): 409 Conflict otherwise. Rejects
-   * with {@link LeaseNotLoadedError} before any `get` or `create`.
+   * with {@link LeaseNotLoadedError} before any `get` or `create`. `annotations`, when given,
+   * are set on the Lease (others it has are kept).
    */
-  async update(record: LeaseRecord, signal?: AbortSignal): Promise<LeaseObservation> {
+  async update(
+    record: LeaseRecord,
+    signal?: AbortSignal,
+    annotations?: Readonly<Record<string, string>>,
+  ): Promise<LeaseObservation> {
     if (this.#lease === undefined) throw new LeaseNotLoadedError(this.describe());
     const body: Mutable<Wire<V1Lease>> = deepCopy(this.#lease);
     body.spec = specFromRecord(record);
     if (this.#labels !== undefined) {
       body.metadata = { ...body.metadata, labels: { ...body.metadata?.labels, ...this.#labels } };
+    }
+    if (annotations !== undefined) {
+      body.metadata = {
+        ...body.metadata,
+        annotations: { ...body.metadata?.annotations, ...annotations },
+      };
     }
     const replaced = await this.#api.replaceNamespacedLease(
       { name: this.name, namespace: this.namespace, body: toClientModel<V1Lease>(body) },
