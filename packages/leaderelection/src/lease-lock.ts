@@ -24,14 +24,8 @@ import {
   type Mutable,
   type Wire,
 } from '@kubecache/client';
-import {
-  CoordinationV1Api,
-  Observable,
-  type ConfigurationOptions,
-  type KubeConfig,
-  type ObservableMiddleware,
-  type V1Lease,
-} from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { requestOptions } from './client-request.js';
 import { LeaderElectionConfigError, LeaseNotLoadedError } from './errors.js';
 import { recordFromSpec, sameRecord, specFromRecord, type LeaseRecord } from './record.js';
 
@@ -104,20 +98,6 @@ export interface LeaseObservation {
    * changed, or when this process's own write of it returned.
    */
   readonly observedAt: number;
-}
-
-/** The request option that makes client-node abort the call when `signal` aborts. */
-function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
-  if (signal === undefined) return undefined;
-  const abortable: ObservableMiddleware = {
-    pre: (context) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (context) => new Observable(Promise.resolve(context)),
-  };
-  // Keep the KubeConfig's own middleware (authentication) and add ours after it.
-  return { middleware: [abortable], middlewareMergeStrategy: 'append' };
 }
 
 function required(field: string, value: string | undefined): string {

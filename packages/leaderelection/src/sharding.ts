@@ -68,13 +68,8 @@ import {
   type ShardSelector,
   type TimerHandle,
 } from '@kubecache/cache';
-import {
-  CoordinationV1Api,
-  Observable,
-  type ConfigurationOptions,
-  type KubeConfig,
-  type ObservableMiddleware,
-} from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { requestOptions } from './client-request.js';
 import { validateTimings } from './elector.js';
 import { LeaderElectionConfigError } from './errors.js';
 import { LeaseLock, type LeaseApi } from './lease-lock.js';
@@ -377,18 +372,6 @@ const FULL: RangeSet = Object.freeze([{ start: 0n, end: SHARD_HASH_SPACE }]);
 /** RFC 1123 subdomain (a Lease name) and label value rules. */
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-
-/** The request option that makes client-node abort the call when `signal` aborts. */
-function requestOptions(signal: AbortSignal): ConfigurationOptions {
-  const abortable: ObservableMiddleware = {
-    pre: (context) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (context) => new Observable(Promise.resolve(context)),
-  };
-  return { middleware: [abortable], middlewareMergeStrategy: 'append' };
-}
 
 /** Whether every range of `inner` lies in `outer`. */
 function covers(outer: RangeSet, inner: RangeSet): boolean {
