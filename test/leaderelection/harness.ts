@@ -12,6 +12,26 @@ import {
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { setup } from '../apiserver/helpers.ts';
 
+/**
+ * Moves fake time forward by `ms`, firing each timer due on the way, and lets the real I/O that
+ * timers start (HTTP requests to the embedded server) finish (`settle`) before time moves again.
+ */
+export async function advanceFakeTime(
+  clock: FakeClock,
+  settle: () => Promise<void>,
+  ms: number,
+): Promise<void> {
+  const target = clock.now() + ms;
+  for (;;) {
+    await settle();
+    const due = clock.nextDue();
+    if (due === undefined || due > target) break;
+    await clock.advance(Math.max(0, due - clock.now()));
+  }
+  await clock.advance(target - clock.now());
+  await settle();
+}
+
 export const NAMESPACE = 'default';
 export const LEASE = 'le-test';
 /** Timings of most tests: 3 s lease, 2 s renew deadline, 0.5 s retry period. */
@@ -167,17 +187,7 @@ export async function harness(): Promise<Harness> {
     }
   }
 
-  async function advance(ms: number): Promise<void> {
-    const target = clock.now() + ms;
-    for (;;) {
-      await settle();
-      const due = clock.nextDue();
-      if (due === undefined || due > target) break;
-      await clock.advance(Math.max(0, due - clock.now()));
-    }
-    await clock.advance(target - clock.now());
-    await settle();
-  }
+  const advance = (ms: number): Promise<void> => advanceFakeTime(clock, settle, ms);
 
   const h: Harness = {
     server,

@@ -26,6 +26,7 @@ import {
 import { Controller } from '@kubecache/workqueue';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { setup } from '../apiserver/helpers.ts';
+import { advanceFakeTime } from '../leaderelection/harness.ts';
 
 /** Timings: 3 s lease, 2 s renew deadline, 0.5 s period. */
 export const D = 3000;
@@ -297,17 +298,7 @@ export async function shardHarness(options: ShardHarnessOptions): Promise<ShardH
     }
   }
 
-  async function advance(ms: number): Promise<void> {
-    const target = clock.now() + ms;
-    for (;;) {
-      await settle();
-      const due = clock.nextDue();
-      if (due === undefined || due > target) break;
-      await clock.advance(Math.max(0, due - clock.now()));
-    }
-    await clock.advance(target - clock.now());
-    await settle();
-  }
+  const advance = (ms: number): Promise<void> => advanceFakeTime(clock, settle, ms);
 
   const h: ShardHarness = {
     server,
