@@ -32,6 +32,26 @@ export async function advanceFakeTime(
   await settle();
 }
 
+/**
+ * Moves fake time forward in `step`s until `cond()` holds; returns the fake time then. Throws when
+ * `limitMs` passes first.
+ */
+export async function advanceFakeTimeUntil(
+  clock: FakeClock,
+  settle: () => Promise<void>,
+  cond: () => boolean,
+  limitMs: number,
+  step: number,
+): Promise<number> {
+  const limit = clock.now() + limitMs;
+  await settle();
+  while (!cond()) {
+    if (clock.now() >= limit) throw new Error(`condition not met within ${limitMs} ms`);
+    await advanceFakeTime(clock, settle, step);
+  }
+  return clock.now();
+}
+
 export const NAMESPACE = 'default';
 export const LEASE = 'le-test';
 /** Timings of most tests: 3 s lease, 2 s renew deadline, 0.5 s retry period. */
@@ -197,15 +217,8 @@ export async function harness(): Promise<Harness> {
     api,
     settle,
     advance,
-    async advanceUntil(cond, limitMs, step = 50) {
-      const limit = clock.now() + limitMs;
-      await settle();
-      while (!cond()) {
-        if (clock.now() >= limit) throw new Error(`condition not met within ${limitMs} ms`);
-        await advance(step);
-      }
-      return clock.now();
-    },
+    advanceUntil: (cond, limitMs, step = 50) =>
+      advanceFakeTimeUntil(clock, settle, cond, limitMs, step),
     candidate(identity, options = {}) {
       const newLeaders: string[] = [];
       const warnings: string[] = [];

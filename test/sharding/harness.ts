@@ -26,7 +26,7 @@ import {
 import { Controller } from '@kubecache/workqueue';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { setup } from '../apiserver/helpers.ts';
-import { advanceFakeTime } from '../leaderelection/harness.ts';
+import { advanceFakeTime, advanceFakeTimeUntil } from '../leaderelection/harness.ts';
 
 /** Timings: 3 s lease, 2 s renew deadline, 0.5 s period. */
 export const D = 3000;
@@ -314,15 +314,8 @@ export async function shardHarness(options: ShardHarnessOptions): Promise<ShardH
     hashable,
     settle,
     advance,
-    async advanceUntil(cond, limitMs, step = 50) {
-      const limit = clock.now() + limitMs;
-      await settle();
-      while (!cond()) {
-        if (clock.now() >= limit) throw new Error(`condition not met within ${limitMs} ms`);
-        await advance(step);
-      }
-      return clock.now();
-    },
+    advanceUntil: (cond, limitMs, step = 50) =>
+      advanceFakeTimeUntil(clock, settle, cond, limitMs, step),
     mutate(count) {
       for (let i = 0; i < count; i++) {
         const roll = random();
