@@ -63,6 +63,8 @@ const MESSAGES: Readonly<Record<string, MessageSpec>> = {
     annotations: '12 map<string>',
     ownerReferences: '13 OwnerReference*',
     finalizers: '14 string*',
+    // Removed from the API in v1.25, but older clients and servers still write it (empty).
+    clusterName: '15 string',
     managedFields: '17 ManagedFieldsEntry*',
   },
   OwnerReference: {

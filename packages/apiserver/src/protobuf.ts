@@ -25,7 +25,7 @@
  * schema does not model is refused with 415, naming it, so nothing is ever dropped silently.
  */
 import type { KubeObject } from '@kubecache/cache';
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 import { FIELDS, messageForKind, protobufMessageType } from './protobuf-schema.js';
 import type { FieldInfo } from './protobuf-schema.js';
 import { badRequest, statusError } from './status.js';
@@ -155,7 +155,10 @@ export function decodeMessage(typeName: string, bytes: Uint8Array): Record<strin
   const type: protobuf.Type = protobufMessageType(typeName);
   let msg: Decoded;
   try {
-    msg = type.decode(bytes) as unknown as Decoded;
+    // Unknown fields are kept (in `$unknowns`), so that they are refused rather than dropped.
+    const reader = protobuf.Reader.create(bytes);
+    reader.discardUnknown = false;
+    msg = type.decode(reader) as unknown as Decoded;
   } catch (err) {
     throw badRequest(
       `the object provided is unrecognized: ${err instanceof Error ? err.message : String(err)}`,
