@@ -544,7 +544,6 @@ export const kubeProtobuf: protobuf.Root = buildRoot();
  *
  * @example
  * ```ts
- * import { protobufMessageType } from '@kubecache/apiserver';
  * const raw = protobufMessageType('ConfigMap').encode({ metadata: { name: 'a' }, data: { k: 'v' } }).finish();
  * const unknown = protobufMessageType('Unknown')
  *   .encode({ typeMeta: { apiVersion: 'v1', kind: 'ConfigMap' }, raw })

@@ -175,8 +175,14 @@ export function decodeMessage(typeName: string, bytes: Uint8Array): Record<strin
  *
  * @example
  * ```ts
- * import { decodeProtobufBody } from '@kubecache/apiserver';
- * declare const body: Buffer; // what `kubectl create configmap` POSTs
+ * // What `kubectl create configmap a --from-literal=k=v` POSTs, give or take empty fields.
+ * const raw = protobufMessageType('ConfigMap')
+ *   .encode({ metadata: { name: 'a', creationTimestamp: {} }, data: { k: 'v' } })
+ *   .finish();
+ * const unknown = protobufMessageType('Unknown')
+ *   .encode({ typeMeta: { apiVersion: 'v1', kind: 'ConfigMap' }, raw })
+ *   .finish();
+ * const body = Buffer.concat([Buffer.from('k8s\0', 'latin1'), unknown]);
  * const cm = decodeProtobufBody(body, { apiVersion: 'v1', kind: 'ConfigMap' });
  * // { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', creationTimestamp: null }, data: { k: 'v' } }
  * ```
