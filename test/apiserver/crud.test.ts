@@ -508,6 +508,7 @@ describe('apiserver CRUD over HTTP', () => {
     server.create(cm('dc-3', 'dc', { g: 'y' }));
     const dry = await json(server, '/api/v1/namespaces/dc/configmaps?dryRun=All', {
       method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(cm('dry', 'dc')),
     });
     assert.equal(dry.status, 201);

@@ -24,6 +24,7 @@ describe('apiserver options and less common paths', () => {
     try {
       const res = await json(server, '/api/v1/namespaces/anywhere/configmaps', {
         method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(cm('x', 'anywhere')),
       });
       assert.equal(res.status, 201);

@@ -322,6 +322,10 @@ async function replay(
         init.body = JSON.stringify(tr.body(responses[req.bodyFrom]));
       } else if (req.body !== undefined) {
         init.body = JSON.stringify(tr.body(req.body));
+      } else if (req.bodyBase64 !== undefined) {
+        init.body = Buffer.from(req.bodyBase64, 'base64');
+      } else if (req.bodyText !== undefined) {
+        init.body = req.bodyText;
       }
       const url = server.url + tr.path(req.path);
       const controller = new AbortController();

@@ -23,6 +23,7 @@ const UPPER = "shardRange(object.metadata.uid, '0x8000000000000000', '0x10000000
 const NAMESPACES = ['shard-a', 'shard-b', 'shard-c', 'shard-d', 'shard-e', 'shard-f'];
 const ALL = '/api/v1/configmaps';
 const META_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+const META_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
 
 interface ListBody {
@@ -171,7 +172,7 @@ describe('apiserver shardSelector (KEP-5866)', () => {
 
   it('applies to metadata-only and Table lists, which carry shardInfo too', async () => {
     const full = keysOf(await list(server, ALL, UPPER));
-    const meta = await list(server, ALL, UPPER, '', { Accept: META_ACCEPT });
+    const meta = await list(server, ALL, UPPER, '', { Accept: META_LIST_ACCEPT });
     assert.equal(meta.kind, 'PartialObjectMetadataList');
     assert.deepEqual(keysOf(meta), full);
     assert.deepEqual(meta.metadata.shardInfo, { selector: UPPER });

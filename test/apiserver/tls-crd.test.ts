@@ -147,6 +147,7 @@ describe('apiserver CustomResourceDefinitions', () => {
     assert.equal(replaced.metadata.generation, 2);
     const wrongKind = await json(server, '/apis/my.domain/v1/namespaces/default/myapps', {
       method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ apiVersion: 'my.domain/v1', kind: 'Other', metadata: { name: 'x' } }),
     });
     assert.equal(wrongKind.status, 400);
@@ -169,6 +170,7 @@ describe('apiserver CustomResourceDefinitions', () => {
   it('rejects invalid CRDs and stops serving a deleted CRD', async () => {
     const bad = await json(server, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
       method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ ...MYAPP_CRD, metadata: { name: 'wrong.name' } }),
     });
     assert.equal(bad.status, 422);

@@ -10,7 +10,7 @@
  * delete returns (a `Status`, or the object).
  */
 import type { Status } from '@kubecache/cache';
-import { readBody, readJson, parseBody } from './body.js';
+import { readBody, readDeleteBody, readObject, parseBody } from './body.js';
 import type { ServerContext } from './context.js';
 import { prepareCreate } from './crd.js';
 import { deleteOptions } from './deletion.js';
@@ -18,6 +18,8 @@ import type { DeleteOptions } from './deletion.js';
 import { itemJson, objectBody } from './encoding.js';
 import { clientGone } from './freshness.js';
 import { APPLY_PATCH_CONTENT_TYPE, patchStored, patchTypeOf, serverSideApply } from './patching.js';
+import { checkPatchContentType } from './media.js';
+import type { ExpectedKind } from './protobuf.js';
 import { apiVersionOf } from './resources.js';
 import type { ResourceInfo } from './resources.js';
 import { sendJson } from './response.js';
@@ -25,6 +27,12 @@ import type { ResourceRequest } from './routing.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
 import { methodNotAllowed, notFound } from './status.js';
 import type { StoredObject } from './storage.js';
+
+/** The kind a body sent to this path should be (protobuf bodies may leave it out). */
+function expectedKind(r: ResourceRequest): ExpectedKind {
+  if (r.route.subresource === 'scale') return { apiVersion: 'autoscaling/v1', kind: 'Scale' };
+  return { apiVersion: apiVersionOf(r.route.info), kind: r.route.info.kind };
+}
 
 /** Sends one object in the representation asked for (writes never answer with a Table). */
 function sendObject(r: ResourceRequest, code: number, obj: StoredObject, table = false): void {
@@ -61,7 +69,7 @@ function checkNamespaceExists(ctx: ServerContext, info: ResourceInfo, namespace?
 export async function serveCreate(ctx: ServerContext, r: ResourceRequest): Promise<void> {
   const { info, namespace, name } = r.route;
   if (name !== undefined) throw methodNotAllowed();
-  const body = await readJson(r.req, ctx.maxBodyBytes);
+  const body = await readObject(r.req, ctx.maxBodyBytes, expectedKind(r));
   ctx.stats.writes++;
   checkNamespaceExists(ctx, info, namespace);
   if (info.namespaced && namespace === undefined) throw methodNotAllowed();
@@ -74,7 +82,7 @@ export async function serveCreate(ctx: ServerContext, r: ResourceRequest): Promi
 export async function serveUpdate(ctx: ServerContext, r: ResourceRequest): Promise<void> {
   const { info, namespace, name } = r.route;
   if (name === undefined) throw methodNotAllowed();
-  const body = await readJson(r.req, ctx.maxBodyBytes);
+  const body = await readObject(r.req, ctx.maxBodyBytes, expectedKind(r));
   ctx.stats.writes++;
   const updated = ctx.db.update(info, body, {
     namespace,
@@ -91,6 +99,7 @@ export async function servePatch(ctx: ServerContext, r: ResourceRequest): Promis
   if (name === undefined) throw methodNotAllowed();
   const contentType = (r.req.headers['content-type'] ?? '').split(';')[0]!.trim();
   const text = await readBody(r.req, ctx.maxBodyBytes);
+  checkPatchContentType(r.req, info);
   ctx.stats.writes++;
   const sub = statusSubresource(r);
   if (contentType === APPLY_PATCH_CONTENT_TYPE) {
@@ -110,7 +119,7 @@ export async function servePatch(ctx: ServerContext, r: ResourceRequest): Promis
  * (so do pods and custom resources, as on the real server); others as a `Success` Status.
  */
 export async function serveDelete(ctx: ServerContext, r: ResourceRequest): Promise<void> {
-  const text = await readBody(r.req, ctx.maxBodyBytes);
+  const text = await readDeleteBody(r.req, ctx.maxBodyBytes);
   ctx.stats.writes++;
   const { info, namespace, name } = r.route;
   const options = deleteOptions(text, r.query, r.dryRun);

@@ -13,3 +13,6 @@ export { Authorizer } from './authorization.js';
 export type { AuthorizationRule, UserInfo } from './authorization.js';
 export type { TokenUser } from './auth.js';
 export { isLoopbackHost, NonLoopbackBindError } from './bind.js';
+export { decodeProtobufBody, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
+export type { ExpectedKind } from './protobuf.js';
+export { protobufMessageType } from './protobuf-schema.js';

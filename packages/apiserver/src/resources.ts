@@ -116,6 +116,7 @@ export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
   builtin('apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], ['status']),
   builtin('apps', 'v1', 'statefulsets', 'StatefulSet', true, ['sts'], ['status']),
   builtin('apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], ['status']),
+  builtin('batch', 'v1', 'jobs', 'Job', true, [], ['status']),
   builtin('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
   builtin('events.k8s.io', 'v1', 'events', 'Event', true, ['ev']),
   builtin(

@@ -14,6 +14,8 @@ import type { ServerContext } from './context.js';
 import { serveCreate, serveDelete, serveGet, servePatch, serveUpdate } from './crud.js';
 import { serveDiscovery } from './discovery.js';
 import { serveList } from './list.js';
+import { negotiateOutput } from './media.js';
+import type { OutputMedia } from './media.js';
 import { parseListQuery } from './query.js';
 import type { ResourceInfo, ResourceRegistry } from './resources.js';
 import { badRequest, methodNotAllowed, statusError } from './status.js';
@@ -121,11 +123,15 @@ function resourceRequest(
     req.resume();
     throw notFoundPath();
   }
-  const accept = req.headers.accept ?? '';
-  const representation: Representation = accept.includes('as=PartialObjectMetadata')
-    ? 'metadata'
-    : 'full';
-  const table = accept.includes('as=Table');
+  const shape = route.watch ? 'watch' : route.name === undefined ? 'list' : 'object';
+  let media: OutputMedia;
+  try {
+    media = negotiateOutput(req, route.info, shape);
+  } catch (err) {
+    req.resume();
+    throw err;
+  }
+  const { representation, table } = media;
   if (route.subresource !== undefined && !route.info.subresources.includes(route.subresource)) {
     throw notFoundPath();
   }

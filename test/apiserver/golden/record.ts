@@ -29,6 +29,7 @@ import type {
   WatchEventJson,
 } from './transcript.ts';
 import { RECORDED_HEADERS } from './transcript.ts';
+import { protobufMessageType } from '@kubecache/apiserver';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const URL_BASE = process.env.KUBE_API_URL ?? '';
@@ -47,6 +48,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Sent {
   method?: string;
   body?: unknown;
+  /** A body sent as it is (YAML text, protobuf bytes) rather than as JSON; needs `contentType`. */
+  raw?: string | Buffer;
   contentType?: string;
   headers?: Record<string, string>;
   /** The body is the response of step N, written back (recorded as `bodyFrom`). */
@@ -61,9 +64,9 @@ function send(path: string, sent: Sent): Promise<IncomingMessage> {
   const url = new URL(URL_BASE + path);
   const headers: Record<string, string> = { Accept: 'application/json', ...sent.headers };
   if (TOKEN !== '') headers.Authorization = `Bearer ${TOKEN}`;
-  let payload: string | undefined;
-  if (sent.body !== undefined) {
-    payload = JSON.stringify(sent.body);
+  let payload: string | Buffer | undefined;
+  if (sent.body !== undefined || sent.raw !== undefined) {
+    payload = sent.raw ?? JSON.stringify(sent.body);
     headers['Content-Type'] = sent.contentType ?? 'application/json';
     // A chunked body on a DELETE is not read by the Go server, and what is left of it breaks the
     // next request on the kept-alive connection: always send a length.
@@ -120,9 +123,12 @@ class Recorder {
   private recordedRequest(method: string, path: string, sent: Sent): RecordedRequest {
     const r: RecordedRequest = { method, path };
     const headers: Record<string, string> = { ...sent.headers };
-    if (sent.body !== undefined) headers['Content-Type'] = sent.contentType ?? 'application/json';
+    if (sent.body !== undefined || sent.raw !== undefined)
+      headers['Content-Type'] = sent.contentType ?? 'application/json';
     if (Object.keys(headers).length > 0) r.headers = headers;
     if (sent.body !== undefined) r.body = sent.body;
+    if (typeof sent.raw === 'string') r.bodyText = sent.raw;
+    else if (sent.raw !== undefined) r.bodyBase64 = sent.raw.toString('base64');
     if (sent.bodyFrom !== undefined) r.bodyFrom = sent.bodyFrom;
     return r;
   }
@@ -319,7 +325,114 @@ function deployment(name: string) {
 
 type Obj = { metadata: { resourceVersion: string; [k: string]: unknown }; [k: string]: unknown };
 
+/**
+ * A Kubernetes protobuf body as kubectl's typed clients send it: `k8s\0`, then a runtime.Unknown
+ * holding the object; the metadata has every non-pointer field written, empty, as Go does.
+ */
+function protobufBody(apiVersion: string, kind: string, value: Record<string, unknown>): Buffer {
+  const { metadata, ...rest } = value as { metadata: Record<string, unknown> };
+  const goMeta = {
+    name: '',
+    generateName: '',
+    namespace: '',
+    selfLink: '',
+    uid: '',
+    resourceVersion: '',
+    generation: 0,
+    creationTimestamp: {},
+    ...metadata,
+  };
+  const raw = protobufMessageType(kind)
+    .encode({ metadata: goMeta, ...rest })
+    .finish();
+  const unknown = protobufMessageType('Unknown')
+    .encode({ typeMeta: { apiVersion, kind }, raw, contentEncoding: '', contentType: '' })
+    .finish();
+  return Buffer.concat([Buffer.from('k8s\0', 'latin1'), unknown]);
+}
+
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+
 const SCENARIOS: Record<string, Scenario> = {
+  'wire-formats': {
+    description:
+      "Request bodies in protobuf (as kubectl create sends them) and YAML; 415 for another body media type (the handler's message on POST/PUT/DELETE, the route's on PATCH); 406 for an Accept the route cannot produce (text/html), a transformation the handler does not know, and PartialObjectMetadata on a list or PartialObjectMetadataList on an object.",
+    async run(r) {
+      const NS = '/api/v1/namespaces/golden-wire';
+      await r.req('POST', '/api/v1/namespaces', {
+        raw: protobufBody('v1', 'Namespace', {
+          metadata: { name: 'golden-wire' },
+          spec: {},
+          status: {},
+        }),
+        contentType: PROTOBUF,
+        note: 'kubectl create namespace golden-wire',
+      });
+      await r.req('POST', `${NS}/configmaps?fieldManager=kubectl-create&fieldValidation=Strict`, {
+        raw: protobufBody('v1', 'ConfigMap', {
+          metadata: { name: 'pb', namespace: 'golden-wire', labels: { app: 'x' } },
+          data: { a: '1', empty: '' },
+        }),
+        contentType: PROTOBUF,
+        note: 'kubectl create configmap pb --from-literal=a=1 --from-literal=empty=',
+      });
+      await r.req('POST', `${NS}/secrets`, {
+        raw: protobufBody('v1', 'Secret', {
+          metadata: { name: 'pb', namespace: 'golden-wire' },
+          data: { password: Buffer.from('s3cr3t') },
+          type: 'Opaque',
+        }),
+        contentType: PROTOBUF,
+      });
+      await r.req('POST', `${NS}/configmaps`, {
+        raw: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yaml\ndata:\n  a: "1"\n',
+        contentType: 'application/yaml',
+      });
+      await r.req('PUT', `${NS}/configmaps/yaml`, {
+        raw: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yaml\ndata:\n  a: "2"\n',
+        contentType: 'application/yaml',
+      });
+      await r.req('POST', `${NS}/configmaps`, { raw: 'hello', contentType: 'text/plain' });
+      await r.req('PUT', `${NS}/configmaps/yaml`, { raw: '{}', contentType: 'text/plain' });
+      await r.req('PATCH', `${NS}/configmaps/yaml`, {
+        raw: 'data:\n  a: "3"\n',
+        contentType: 'application/yaml',
+      });
+      await r.req('DELETE', `${NS}/configmaps/yaml`, { raw: '{}', contentType: 'text/plain' });
+      await r.req('POST', `${NS}/configmaps`, {
+        raw: 'hello',
+        contentType: PROTOBUF,
+        note: 'a protobuf body without the k8s\\0 magic',
+      });
+      await r.req('GET', `${NS}/configmaps/pb`, { headers: { Accept: 'text/html' } });
+      await r.req('GET', `${NS}/configmaps`, { headers: { Accept: 'text/html' } });
+      await r.req('GET', `${NS}/configmaps/pb`, { headers: { Accept: 'text/html, */*' } });
+      await r.req('GET', `${NS}/configmaps/pb`, { headers: { Accept: 'application/*' } });
+      await r.req('GET', `${NS}/configmaps`, {
+        headers: { Accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' },
+      });
+      await r.req('GET', `${NS}/configmaps/pb`, {
+        headers: { Accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1' },
+      });
+      await r.req('GET', `/apis/apps/v1/namespaces/golden-wire/deployments`, {
+        headers: { Accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' },
+      });
+      await r.req('GET', `${NS}/configmaps`, {
+        headers: { Accept: 'application/json;as=Table;g=other.k8s.io;v=v1' },
+      });
+      await r.req('GET', `${NS}/configmaps/pb`, { headers: { Accept: 'application/json;as=Foo' } });
+      await r.req('GET', `${NS}/configmaps/pb`, {
+        headers: { Accept: 'application/vnd.kubernetes.protobuf,application/json' },
+        embeddedDiffers:
+          "The embedded server answers JSON to a client that also accepts JSON (kubectl and client-go offer application/json after protobuf, and client-go decodes by the response's Content-Type).",
+      });
+      await r.req('DELETE', `${NS}/configmaps/yaml`, {
+        raw: 'gracePeriodSeconds: 0\n',
+        contentType: 'application/yaml',
+      });
+    },
+  },
+
   'noop-writes': {
     description:
       'No-op writes: a PUT of the identical ConfigMap, a merge patch setting the same value, PATCH {} ' +

@@ -55,6 +55,10 @@ export interface RecordedRequest {
   /** Request headers that matter (Content-Type, Impersonate-User); auth is not recorded. */
   headers?: Record<string, string>;
   body?: unknown;
+  /** A body sent as raw bytes (protobuf), base64-encoded; with its `Content-Type` in `headers`. */
+  bodyBase64?: string;
+  /** A body sent as raw text (YAML, text/plain), as it was sent. */
+  bodyText?: string;
   /**
    * The body is the response body of step N (a client writing back what it read): the replay sends
    * the embedded server's own answer to step N; `body` keeps what was sent to the real server.
