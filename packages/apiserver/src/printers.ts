@@ -66,6 +66,10 @@ function at(obj: unknown, ...path: string[]): unknown {
   }
   return cur;
 }
+/** Set, as Go sees a pointer or struct: neither missing nor JSON null. */
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null;
+}
 function keyCount(v: unknown): number {
   return Object.keys(rec(v)).length;
 }
@@ -234,9 +238,9 @@ function printPod(obj: Obj, ctx: PrintContext): PrintedRow {
     lastRestart = laterRestart(lastRestart, c);
     const terminated = at(c, 'state', 'terminated');
     const waitingReason = str(at(c, 'state', 'waiting', 'reason'));
-    if (terminated !== undefined && int(at(terminated, 'exitCode')) === 0) continue;
+    if (present(terminated) && int(at(terminated, 'exitCode')) === 0) continue;
     initializing = true;
-    if (terminated !== undefined) {
+    if (present(terminated)) {
       const r = str(at(terminated, 'reason'));
       const signal = int(at(terminated, 'signal'));
       if (r !== '') reason = `Init:${r}`;
@@ -262,13 +266,13 @@ function printPod(obj: Obj, ctx: PrintContext): PrintedRow {
       const terminated = at(c, 'state', 'terminated');
       if (waitingReason !== '') {
         reason = waitingReason;
-      } else if (terminated !== undefined) {
+      } else if (present(terminated)) {
         const r = str(at(terminated, 'reason'));
         const signal = int(at(terminated, 'signal'));
         if (r !== '') reason = r;
         else if (signal !== 0) reason = `Signal:${signal}`;
         else reason = `ExitCode:${int(at(terminated, 'exitCode'))}`;
-      } else if (at(c, 'ready') === true && at(c, 'state', 'running') !== undefined) {
+      } else if (at(c, 'ready') === true && present(at(c, 'state', 'running'))) {
         hasRunning = true;
         ready++;
       }
@@ -282,7 +286,7 @@ function printPod(obj: Obj, ctx: PrintContext): PrintedRow {
     }
   }
 
-  if (at(obj, 'metadata', 'deletionTimestamp') !== undefined) {
+  if (present(at(obj, 'metadata', 'deletionTimestamp'))) {
     reason = str(status['reason']) === 'NodeLost' ? 'Unknown' : 'Terminating';
   }
 
@@ -407,7 +411,7 @@ function printEvent(obj: Obj, ctx: PrintContext): PrintedRow {
       ? since(lastTimestampField, ctx)
       : first;
   let count = int(field('count', 'deprecatedCount'));
-  if (typeof series === 'object' && series !== null) {
+  if (present(series)) {
     last = since(at(series, 'lastObservedTime'), ctx);
     count = int(at(series, 'count'));
   } else if (count === 0) {
@@ -517,7 +521,7 @@ function printJob(obj: Obj, ctx: PrintContext): PrintedRow {
   const status = rec(obj['status']);
   const succeeded = int(status['succeeded']);
   let completions: string;
-  if (spec['completions'] !== undefined && spec['completions'] !== null) {
+  if (present(spec['completions'])) {
     completions = `${succeeded}/${int(spec['completions'])}`;
   } else {
     const parallelism = int(spec['parallelism']);
@@ -561,7 +565,7 @@ function printCronJob(obj: Obj, ctx: PrintContext): PrintedRow {
           ? 'False'
           : '<unset>',
       arr(at(obj, 'status', 'active')).length,
-      last === undefined ? '<none>' : since(last, ctx),
+      present(last) ? since(last, ctx) : '<none>',
       age(obj, ctx),
       names,
       images,
