@@ -76,7 +76,7 @@ describe('kubectl get prints the real columns', () => {
           ready: true,
           restartCount: 2,
           state: { running: {} },
-          lastState: { terminated: { exitCode: 1, finishedAt: ago(3 * 60_000) } },
+          lastState: { terminated: { exitCode: 1, finishedAt: ago(10.5 * 60_000) } },
         },
       ],
     });
@@ -144,7 +144,7 @@ describe('kubectl get prints the real columns', () => {
   it('get pods: READY, STATUS as computed, RESTARTS with the last restart', async () => {
     const rows = await get('pods', '-n', NS);
     assert.deepEqual(rows[0], ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
-    assert.deepEqual(row(rows, 'ok')?.slice(0, 4), ['ok', '1/1', 'Running', '2 (3m ago)']);
+    assert.deepEqual(row(rows, 'ok')?.slice(0, 4), ['ok', '1/1', 'Running', '2 (10m ago)']);
     assert.deepEqual(row(rows, 'crashing')?.slice(0, 4), [
       'crashing',
       '0/1',

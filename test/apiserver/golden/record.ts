@@ -630,6 +630,9 @@ const SCENARIOS: Record<string, Scenario> = {
       'propagationPolicy Orphan and Foreground (finalizers added, object returned); an object ' +
       'with a finalizer deleted, then the finalizer removed (the final DELETED event); a namespace ' +
       'delete (Terminating; a create inside it is 403 NamespaceTerminating).',
+    // The recording server runs no namespace controller: its namespace stays Terminating. The
+    // replay's emulated controller must not finish first on a slow machine (its default is 100 ms).
+    embeddedOptions: { namespaceDeletionDelayMs: 3_600_000 },
     async run(r) {
       const NS = '/api/v1/namespaces/golden-delete';
       await r.req('POST', '/api/v1/namespaces', { body: ns('golden-delete') });
