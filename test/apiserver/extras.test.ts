@@ -138,7 +138,7 @@ describe('apiserver options and less common paths', () => {
       });
       assert.equal(table.body['kind'], 'Table');
       const cols = (table.body['columnDefinitions'] as { name: string }[]).map((c) => c.name);
-      assert.deepEqual(cols, ['Name', 'Age']);
+      assert.deepEqual(cols, ['Name', 'Data', 'Age']);
       const rows = table.body['rows'] as { cells: unknown[] }[];
       assert.equal(rows[0]?.cells[0], 'tbl');
     } finally {

@@ -21,6 +21,8 @@
  * - `uid`s: numbered by first appearance (`<uid:N>`); translated in request bodies.
  * - RFC 3339 timestamps (`creationTimestamp`, `deletionTimestamp`, …): `<time>`; translated in
  *   request bodies.
+ * - ages in Table cells (`rows[].cells`: `45s`, `3m20s`, `333d`, and a pod's restarts
+ *   `3 (5m ago)`): `<age>`, as they depend on when each server answered.
  * - consecutive identical BOOKMARK events count once (see `dedupeBookmarks`).
  * Ignored (not modelled by the embedded server on purpose):
  * - `metadata.managedFields`: there is no field manager (server-side apply is simplified); it is
@@ -54,6 +56,14 @@ function isEmptyObject(v: unknown): boolean {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
 }
 
+/** A Table cell's duration (`HumanDuration`: `0s`, `3m20s`, `2d3h`, `1y`) as `<age>`. */
+const AGE = /^\d+[smhdy](\d+[smhd])?$/;
+const RESTARTS_AGO = /^(\d+) \(\d+[smhdy](\d+[smhd])? ago\)$/;
+function normalizeAge(cell: string): string {
+  if (AGE.test(cell)) return '<age>';
+  return cell.replace(RESTARTS_AGO, '$1 (<age> ago)');
+}
+
 /** The volatile values one server produced, numbered by first appearance. */
 class Side {
   readonly rvs: string[] = [];
@@ -72,6 +82,9 @@ class Side {
 
   /** A copy with volatile values replaced by placeholders and ignored fields dropped. */
   normalize(value: unknown, key = ''): unknown {
+    if (key === 'cells' && Array.isArray(value)) {
+      return value.map((v) => this.normalize(typeof v === 'string' ? normalizeAge(v) : v));
+    }
     if (Array.isArray(value)) return value.map((v) => this.normalize(v));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};

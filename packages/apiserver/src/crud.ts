@@ -27,6 +27,7 @@ import type { ResourceRequest } from './routing.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
 import { methodNotAllowed, notFound } from './status.js';
 import type { StoredObject } from './storage.js';
+import { includeObjectParam, objectTableJson } from './table.js';
 
 /** The kind a body sent to this path should be (protobuf bodies may leave it out). */
 function expectedKind(r: ResourceRequest): ExpectedKind {
@@ -35,8 +36,8 @@ function expectedKind(r: ResourceRequest): ExpectedKind {
 }
 
 /** Sends one object in the representation asked for (writes never answer with a Table). */
-function sendObject(r: ResourceRequest, code: number, obj: StoredObject, table = false): void {
-  sendJson(r.res, code, objectBody(obj, r.route.info, r.representation, table));
+function sendObject(r: ResourceRequest, code: number, obj: StoredObject): void {
+  sendJson(r.res, code, objectBody(obj, r.route.info, r.representation));
 }
 
 /** The `status` subresource a write targets, if any. */
@@ -54,7 +55,8 @@ export async function serveGet(ctx: ServerContext, r: ResourceRequest): Promise<
   if (/^\d+$/.test(rv) && Number(rv) > ctx.db.resourceVersion)
     await ctx.freshness.reach(Number(rv), clientGone(r.res));
   const obj = ctx.db.get(info, namespace, name!);
-  sendObject(r, 200, obj, r.table);
+  if (r.table) sendJson(r.res, 200, objectTableJson(obj, info, includeObjectParam(r.query)));
+  else sendObject(r, 200, obj);
 }
 
 /** 404 when a namespaced create names a namespace that does not exist (with strict namespaces). */

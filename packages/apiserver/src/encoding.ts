@@ -11,7 +11,6 @@
 import type { ResourceInfo } from './resources.js';
 import { apiVersionOf } from './resources.js';
 import type { StoredObject } from './storage.js';
-import { tableJson } from './table.js';
 import { metadataJson } from './watch.js';
 import type { Representation } from './watch.js';
 
@@ -72,13 +71,11 @@ export function objectBytes(
   return bytes;
 }
 
-/** The response body of one object: a one-row Table, its metadata, or the object itself. */
+/** The response body of one object: its metadata, or the object itself (Tables: `table.ts`). */
 export function objectBody(
   obj: StoredObject,
   info: ResourceInfo,
   representation: Representation,
-  table: boolean,
 ): string {
-  if (table) return tableJson([obj], info, undefined, true);
   return representation === 'metadata' ? metadataJson(obj) : objectJson(obj, info);
 }

@@ -19,7 +19,7 @@ import { fieldMatcher, labelMatcher, shardFilter, withShard } from './selectors.
 import type { ShardFilter } from './selectors.js';
 import { futureRevision } from './status.js';
 import type { ListResult } from './storage.js';
-import { tableJson } from './table.js';
+import { includeObjectParam, listTableJson } from './table.js';
 import type { Representation } from './watch.js';
 
 /**
@@ -86,7 +86,7 @@ export async function serveList(
   });
   const meta = listMetaJson(result, shard);
   if (r.table) {
-    sendJson(r.res, 200, tableJson(result.items, info, meta, true));
+    sendJson(r.res, 200, listTableJson(result.items, info, meta, includeObjectParam(r.query)));
     return;
   }
   const head = listHead(info, r.representation, meta);

@@ -17,7 +17,7 @@
  * | `field-labels.ts`     | each kind's field labels and their values                          |
  * | `freshness.ts`        | waiting for a resourceVersion the storage has not reached          |
  * | `encoding.ts`         | objects on the wire (items, metadata, versions), byte caches       |
- * | `table.ts`            | kubectl's Table output                                             |
+ * | `table.ts`            | kubectl's Table output (`printers.ts`: cells, `table-columns.ts`)  |
  * | `body.ts`             | request bodies: size limit, JSON/YAML decoding                     |
  * | `response.ts`         | JSON and `Status` responses, backpressured list bodies             |
  * | `patching.ts`         | patch types, patching a stored object, server-side apply           |

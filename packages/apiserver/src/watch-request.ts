@@ -22,7 +22,7 @@ import type { ResourceRequest } from './routing.js';
 import { fieldMatcher, labelMatcher, shardFilter, withShard } from './selectors.js';
 import { badRequest, failureStatus, statusError } from './status.js';
 import type { StoredObject } from './storage.js';
-import { tableJson } from './table.js';
+import { includeObjectParam, WatchTables } from './table.js';
 import { Watcher } from './watch.js';
 
 const ADDED_PREFIX = Buffer.from('{"type":"ADDED","object":');
@@ -78,6 +78,7 @@ function openWatcher(ctx: ServerContext, r: ResourceRequest, query: ListQuery): 
   // Legacy /watch/.../{name}: a watch of one object.
   if (name !== undefined) field = fieldMatcher(`metadata.name=${name}`, info);
   const label = labelMatcher(query.labelSelector);
+  const tables = r.table ? new WatchTables(info, includeObjectParam(r.query)) : undefined;
   // An object's uid and namespace never change, so a shard filter never turns a MODIFIED into
   // an enter or exit: out-of-shard objects are simply never sent (initial events included).
   field = withShard(field, shardFilter(query.shardSelector, ctx.shardSelector));
@@ -101,7 +102,12 @@ function openWatcher(ctx: ServerContext, r: ResourceRequest, query: ListQuery): 
     ...(after !== undefined ? { after } : {}),
     ...cut,
     // kubectl get -w asks for Tables: each event's object is a one-row Table.
-    ...(r.table ? { render: (obj: StoredObject) => tableJson([obj], info, undefined, true) } : {}),
+    ...(tables !== undefined
+      ? {
+          render: (obj: StoredObject) => tables.object(obj),
+          renderBookmark: (metadata: Record<string, unknown>) => tables.bookmark(metadata),
+        }
+      : {}),
   });
 }
 
@@ -113,10 +119,9 @@ function sendInitialState(ctx: ServerContext, r: ResourceRequest, watcher: Watch
   for (const key of store.sortedKeys()) {
     const obj = store.items.get(key)!;
     if (!watcher.matches(obj)) continue;
+    const render = watcher.options.render;
     objects.push(
-      r.table
-        ? Buffer.from(tableJson([obj], info, undefined, true))
-        : objectBytes(obj, info, r.representation),
+      render !== undefined ? Buffer.from(render(obj)) : objectBytes(obj, info, r.representation),
     );
   }
   sendAdded(watcher, objects);

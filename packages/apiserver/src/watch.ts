@@ -40,6 +40,8 @@ export interface WatcherOptions {
   readonly cutAfterBytes?: number;
   /** Renders event objects itself (kubectl's Table output) instead of the shared cached lines. */
   readonly render?: (obj: StoredObject) => string;
+  /** Renders a BOOKMARK's object from its metadata (kubectl's Table output) when set. */
+  readonly renderBookmark?: (metadata: Record<string, unknown>) => string;
   /** Close the watch when this many bytes are queued behind a slow reader. */
   readonly maxQueuedBytes?: number;
 }
@@ -234,6 +236,15 @@ export class Watcher {
     if (rv <= (o.after ?? 0)) return;
     const apiVersion = o.representation === 'metadata' ? METADATA_API_VERSION : o.apiVersion;
     const kind = o.representation === 'metadata' ? 'PartialObjectMetadata' : o.kind;
+    if (o.renderBookmark !== undefined) {
+      const metadata: Record<string, unknown> = {
+        resourceVersion: String(rv),
+        creationTimestamp: null,
+      };
+      if (initialEventsEnd) metadata['annotations'] = { [INITIAL_EVENTS_END_ANNOTATION]: 'true' };
+      this.sendEvent(eventLine('BOOKMARK', o.renderBookmark(metadata)));
+      return;
+    }
     const annotations = initialEventsEnd
       ? `,"annotations":{"${INITIAL_EVENTS_END_ANNOTATION}":"true"}`
       : '';

@@ -743,6 +743,9 @@ const SCENARIOS: Record<string, Scenario> = {
       'propagationPolicy Orphan and Foreground (finalizers added, object returned); an object ' +
       'with a finalizer deleted, then the finalizer removed (the final DELETED event); a namespace ' +
       'delete (Terminating; a create inside it is 403 NamespaceTerminating).',
+    // The recording server runs no namespace controller: its namespace stays Terminating. The
+    // replay's emulated controller must not finish first on a slow machine (its default is 100 ms).
+    embeddedOptions: { namespaceDeletionDelayMs: 3_600_000 },
     async run(r) {
       const NS = '/api/v1/namespaces/golden-delete';
       await r.req('POST', '/api/v1/namespaces', { body: ns('golden-delete') });
@@ -826,6 +829,583 @@ const SCENARIOS: Record<string, Scenario> = {
     },
   },
 };
+
+/** `Accept` of kubectl's Table requests. */
+const TABLE = { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' };
+/** Setup steps whose responses show the real server's defaulting, which is not compared here. */
+const DEFAULTED =
+  'setup: the real server defaults fields (and allocates) where the embedded one stores what was sent';
+
+/** Waits (unrecorded) until a GET answers 200, e.g. a new CRD's resource is served. */
+async function waitServed(path: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const res = await send(path, {});
+    await readAll(res);
+    if (res.statusCode === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`${path} never served`);
+}
+
+/** A container status of a pod's `status`, with the fields the printer reads. */
+function containerStatus(
+  name: string,
+  state: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    name,
+    image: 'busybox:1.36',
+    imageID: '',
+    ready: false,
+    restartCount: 0,
+    state,
+    ...extra,
+  };
+}
+
+/** The `tables` scenario: every modelled kind's Table, as `kubectl get` asks for it. */
+const TABLES_SCENARIO: Scenario = {
+  description:
+    "Table output (kubectl get's Accept: application/json;as=Table;v=v1;g=meta.k8s.io) of every " +
+    'modelled kind: the column definitions (with the wide, priority-1 ones) and the cells computed ' +
+    'from representative objects (a Deployment with status written via /status, pods in every ' +
+    'status the printer computes, services of each type, nodes, events of both APIs, custom ' +
+    'resources with and without printer columns); one-object Tables at the object RV; ' +
+    'includeObject=Object/None/bad; a Table watch (headers only on the first event).',
+  async run(r) {
+    const N = 'golden-tables';
+    const NS = `/api/v1/namespaces/${N}`;
+    const APPS = `/apis/apps/v1/namespaces/${N}`;
+    const d = { embeddedDiffers: DEFAULTED };
+    await r.req('POST', '/api/v1/namespaces', { body: ns(N) });
+    await r.req('POST', `${NS}/configmaps`, { body: cm('c1', undefined, { a: '1', b: '2' }) });
+    await r.req('POST', `${NS}/configmaps`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'c2' },
+        binaryData: { bin: 'AAE=' },
+      },
+    });
+    await r.req('POST', `${NS}/secrets`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's1' },
+        type: 'Opaque',
+        data: { u: 'dQ==', p: 'cA==' },
+      },
+    });
+    await r.req('POST', `${NS}/secrets`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's2' },
+        type: 'kubernetes.io/basic-auth',
+        data: { username: 'dQ==' },
+      },
+    });
+    await r.req('POST', `${NS}/serviceaccounts`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'sa1' },
+        secrets: [{ name: 's1' }],
+      },
+    });
+    // Deployment, with its status written via /status.
+    await r.req('POST', `${APPS}/deployments`, {
+      body: { ...deployment('web'), spec: { ...deployment('web').spec, replicas: 3 } },
+    });
+    await r.req('PATCH', `${APPS}/deployments/web/status`, {
+      contentType: MERGE,
+      body: { status: { replicas: 3, updatedReplicas: 2, readyReplicas: 1, availableReplicas: 1 } },
+      ...d,
+    });
+    const template = deployment('web').spec.template;
+    await r.req('POST', `${APPS}/replicasets`, {
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'web-1' },
+        spec: {
+          replicas: 2,
+          selector: {
+            matchLabels: { app: 'web' },
+            matchExpressions: [{ key: 'tier', operator: 'In', values: ['b', 'a'] }],
+          },
+          template: { ...template, metadata: { labels: { app: 'web', tier: 'a' } } },
+        },
+      },
+      ...d,
+    });
+    await r.req('PATCH', `${APPS}/replicasets/web-1/status`, {
+      contentType: MERGE,
+      body: { status: { replicas: 2, readyReplicas: 1 } },
+      ...d,
+    });
+    await r.req('POST', `${APPS}/statefulsets`, {
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db' },
+        spec: {
+          replicas: 2,
+          serviceName: 'db',
+          selector: { matchLabels: { app: 'web' } },
+          template,
+        },
+      },
+      ...d,
+    });
+    await r.req('PATCH', `${APPS}/statefulsets/db/status`, {
+      contentType: MERGE,
+      body: { status: { replicas: 2, readyReplicas: 1 } },
+      ...d,
+    });
+    await r.req('POST', `${APPS}/daemonsets`, {
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'agent' },
+        spec: {
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            ...template,
+            spec: { ...template.spec, nodeSelector: { disk: 'ssd', zone: 'a' } },
+          },
+        },
+      },
+      ...d,
+    });
+    await r.req('PATCH', `${APPS}/daemonsets/agent/status`, {
+      contentType: MERGE,
+      body: {
+        status: {
+          desiredNumberScheduled: 3,
+          currentNumberScheduled: 3,
+          numberReady: 2,
+          updatedNumberScheduled: 1,
+          numberAvailable: 2,
+          numberMisscheduled: 0,
+        },
+      },
+      ...d,
+    });
+    // Pods, each in a status the printer computes differently (set via /status).
+    const pods: [string, Record<string, unknown>, Record<string, unknown>?][] = [
+      [
+        'p-running',
+        {
+          phase: 'Running',
+          conditions: [{ type: 'Ready', status: 'True' }],
+          podIP: '10.1.0.5',
+          podIPs: [{ ip: '10.1.0.5' }],
+          containerStatuses: [
+            containerStatus(
+              'c',
+              { running: { startedAt: '2026-01-01T00:00:00Z' } },
+              {
+                ready: true,
+                restartCount: 3,
+                lastState: {
+                  terminated: {
+                    exitCode: 1,
+                    reason: 'Error',
+                    startedAt: '2025-12-31T00:00:00Z',
+                    finishedAt: '2026-01-01T00:00:00Z',
+                  },
+                },
+              },
+            ),
+          ],
+        },
+      ],
+      [
+        'p-crash',
+        {
+          phase: 'Running',
+          containerStatuses: [
+            containerStatus('c', { waiting: { reason: 'CrashLoopBackOff' } }, { restartCount: 5 }),
+          ],
+        },
+      ],
+      [
+        'p-init',
+        {
+          phase: 'Pending',
+          initContainerStatuses: [
+            containerStatus('i1', {
+              terminated: {
+                exitCode: 0,
+                reason: 'Completed',
+                startedAt: '2026-01-01T00:00:00Z',
+                finishedAt: '2026-01-01T00:00:01Z',
+              },
+            }),
+            containerStatus('i2', { running: { startedAt: '2026-01-01T00:00:02Z' } }),
+          ],
+          containerStatuses: [containerStatus('c', { waiting: { reason: 'PodInitializing' } })],
+        },
+        { initContainers: ['i1', 'i2'] },
+      ],
+      [
+        'p-done',
+        {
+          phase: 'Succeeded',
+          containerStatuses: [
+            containerStatus('c', {
+              terminated: {
+                exitCode: 0,
+                reason: 'Completed',
+                startedAt: '2026-01-01T00:00:00Z',
+                finishedAt: '2026-01-01T00:00:05Z',
+              },
+            }),
+          ],
+        },
+      ],
+      [
+        'p-failed',
+        {
+          phase: 'Failed',
+          containerStatuses: [
+            containerStatus('c', {
+              terminated: {
+                exitCode: 137,
+                signal: 9,
+                startedAt: '2026-01-01T00:00:00Z',
+                finishedAt: '2026-01-01T00:00:05Z',
+              },
+            }),
+          ],
+        },
+      ],
+      [
+        'p-wide',
+        {
+          phase: 'Pending',
+          nominatedNodeName: 'node-b',
+          conditions: [{ type: 'example.com/gate', status: 'True' }],
+        },
+        { readinessGates: ['example.com/gate', 'example.com/other'] },
+      ],
+    ];
+    for (const [name, status, extra] of pods) {
+      const body = pod(name, name === 'p-wide' ? undefined : 'node-a');
+      const spec: Record<string, unknown> = { ...body.spec };
+      if (extra?.['initContainers']) {
+        spec['initContainers'] = (extra['initContainers'] as string[]).map((n) => ({
+          ...body.spec.containers[0],
+          name: n,
+        }));
+      }
+      if (extra?.['readinessGates']) {
+        spec['readinessGates'] = (extra['readinessGates'] as string[]).map((conditionType) => ({
+          conditionType,
+        }));
+      }
+      await r.req('POST', `${NS}/pods`, { body: { ...body, spec }, ...d });
+      await r.req('PATCH', `${NS}/pods/${name}/status`, {
+        contentType: MERGE,
+        body: { status },
+        ...d,
+      });
+    }
+    // A bound pod deleted gracefully stays, Terminating (no kubelet confirms it).
+    await r.req('POST', `${NS}/pods`, { body: pod('p-term', 'node-a'), ...d });
+    await r.req('DELETE', `${NS}/pods/p-term`, { ...d });
+    // Services of each type (fixed cluster IPs and node ports: nothing random).
+    const svc = (name: string, spec: Record<string, unknown>) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name },
+      spec,
+    });
+    await r.req('POST', `${NS}/services`, {
+      body: svc('headless', {
+        clusterIP: 'None',
+        selector: { app: 'web' },
+        ports: [{ port: 80, protocol: 'TCP' }],
+      }),
+      ...d,
+    });
+    await r.req('POST', `${NS}/services`, {
+      body: svc('np', {
+        type: 'NodePort',
+        clusterIP: '10.0.0.77',
+        externalIPs: ['192.0.2.1'],
+        selector: { app: 'web', tier: 'a' },
+        ports: [
+          { name: 'http', port: 80, nodePort: 30077, protocol: 'TCP' },
+          { name: 'dns', port: 53, nodePort: 30053, protocol: 'UDP' },
+        ],
+      }),
+      ...d,
+    });
+    await r.req('POST', `${NS}/services`, {
+      body: svc('lb', {
+        type: 'LoadBalancer',
+        clusterIP: '10.0.0.78',
+        ports: [{ port: 443, nodePort: 30443, protocol: 'TCP' }],
+      }),
+      ...d,
+    });
+    await r.req('POST', `${NS}/services`, {
+      body: svc('lb-ready', {
+        type: 'LoadBalancer',
+        clusterIP: '10.0.0.79',
+        ports: [{ port: 443, nodePort: 30444, protocol: 'TCP' }],
+      }),
+      ...d,
+    });
+    await r.req('PATCH', `${NS}/services/lb-ready/status`, {
+      contentType: MERGE,
+      body: {
+        status: {
+          loadBalancer: { ingress: [{ ip: '203.0.113.9' }, { hostname: 'lb.example.com' }] },
+        },
+      },
+      ...d,
+    });
+    await r.req('POST', `${NS}/services`, {
+      body: svc('ext', { type: 'ExternalName', externalName: 'db.example.com' }),
+      ...d,
+    });
+    // Events of both APIs.
+    await r.req('POST', `${NS}/events`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: 'e1' },
+        involvedObject: {
+          kind: 'Pod',
+          name: 'p-running',
+          namespace: N,
+          fieldPath: 'spec.containers{c}',
+        },
+        reason: 'Pulled',
+        message: '  Image pulled  ',
+        type: 'Normal',
+        source: { component: 'kubelet', host: 'node-a' },
+        count: 4,
+        firstTimestamp: '2026-01-01T00:00:00Z',
+        lastTimestamp: '2026-01-02T00:00:00Z',
+      },
+      ...d,
+    });
+    await r.req('POST', `/apis/events.k8s.io/v1/namespaces/${N}/events`, {
+      body: {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { name: 'e2' },
+        eventTime: '2026-01-01T00:00:00.000000Z',
+        reportingController: 'example.com/ctl',
+        reportingInstance: 'ctl-1',
+        action: 'Reconcile',
+        reason: 'Synced',
+        note: 'synced',
+        type: 'Warning',
+        regarding: { kind: 'Deployment', name: 'web', namespace: N },
+      },
+      ...d,
+    });
+    await r.req('POST', `/apis/coordination.k8s.io/v1/namespaces/${N}/leases`, {
+      body: {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'l1' },
+        spec: { holderIdentity: 'me' },
+      },
+    });
+    await r.req('POST', `/apis/coordination.k8s.io/v1/namespaces/${N}/leases`, {
+      body: {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'l2' },
+        spec: {},
+      },
+    });
+    // Nodes (cluster-scoped: labelled, and listed by label).
+    const node = (
+      name: string,
+      labels: Record<string, string>,
+      spec: Record<string, unknown> = {},
+    ) => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels: { golden: 'tables', ...labels } },
+      spec,
+    });
+    await r.req('POST', '/api/v1/nodes', {
+      body: node('golden-tables-a', {
+        'node-role.kubernetes.io/control-plane': '',
+        'kubernetes.io/role': 'infra',
+      }),
+      ...d,
+    });
+    await r.req('PATCH', '/api/v1/nodes/golden-tables-a/status', {
+      contentType: MERGE,
+      body: {
+        status: {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              lastHeartbeatTime: '2026-01-01T00:00:00Z',
+              lastTransitionTime: '2026-01-01T00:00:00Z',
+            },
+          ],
+          addresses: [
+            { type: 'InternalIP', address: '10.0.1.1' },
+            { type: 'ExternalIP', address: '198.51.100.1' },
+            { type: 'Hostname', address: 'a' },
+          ],
+          nodeInfo: {
+            machineID: '',
+            systemUUID: '',
+            bootID: '',
+            kernelVersion: '6.1.0',
+            osImage: 'Debian GNU/Linux 12',
+            containerRuntimeVersion: 'containerd://1.7.0',
+            kubeletVersion: 'v1.23.16',
+            kubeProxyVersion: 'v1.23.16',
+            operatingSystem: 'linux',
+            architecture: 'amd64',
+          },
+        },
+      },
+      ...d,
+    });
+    await r.req('POST', '/api/v1/nodes', {
+      body: node('golden-tables-b', {}, { unschedulable: true }),
+      ...d,
+    });
+    // CRDs: one with printer columns, one without (its resource gets the default Age column).
+    const crd = (plural: string, kind: string, columns?: unknown[]) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${plural}.tables.golden.example` },
+      spec: {
+        group: 'tables.golden.example',
+        scope: 'Namespaced',
+        names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            },
+            ...(columns ? { additionalPrinterColumns: columns } : {}),
+          },
+        ],
+      },
+    });
+    await r.req('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      body: crd('widgets', 'Widget', [
+        { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
+        {
+          name: 'Color',
+          type: 'string',
+          jsonPath: '.spec.color',
+          description: 'The color',
+          priority: 1,
+        },
+        { name: 'Ratio', type: 'number', jsonPath: '.spec.ratio' },
+        { name: 'On', type: 'boolean', jsonPath: '.spec.on' },
+        { name: 'Tags', type: 'string', jsonPath: '.spec.tags' },
+        { name: 'Missing', type: 'string', jsonPath: '.spec.missing' },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ]),
+      ...d,
+    });
+    await r.req('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      body: crd('gadgets', 'Gadget'),
+      ...d,
+    });
+    const CR = `/apis/tables.golden.example/v1/namespaces/${N}`;
+    await waitServed(`${CR}/widgets`);
+    await waitServed(`${CR}/gadgets`);
+    await r.req('POST', `${CR}/widgets`, {
+      body: {
+        apiVersion: 'tables.golden.example/v1',
+        kind: 'Widget',
+        metadata: { name: 'w1' },
+        spec: { size: 3, color: 'red', ratio: 1.5, on: true, tags: ['a', 'b'] },
+      },
+    });
+    await r.req('POST', `${CR}/gadgets`, {
+      body: { apiVersion: 'tables.golden.example/v1', kind: 'Gadget', metadata: { name: 'g1' } },
+    });
+
+    // The Tables.
+    for (const path of [
+      `${NS}/configmaps`,
+      `${NS}/secrets`,
+      `${NS}/serviceaccounts`,
+      `${APPS}/deployments`,
+      `${APPS}/replicasets`,
+      `${APPS}/statefulsets`,
+      `${APPS}/daemonsets`,
+      `${NS}/pods`,
+      `${NS}/services`,
+      `${NS}/events/e1`,
+      `/apis/events.k8s.io/v1/namespaces/${N}/events/e2`,
+      `/apis/coordination.k8s.io/v1/namespaces/${N}/leases`,
+      '/api/v1/nodes?labelSelector=golden%3Dtables',
+      `/api/v1/namespaces?fieldSelector=metadata.name%3D${N}`,
+      `${CR}/widgets`,
+      `${CR}/gadgets`,
+      `${APPS}/deployments/web`,
+      `${NS}/pods/p-running`,
+      `${NS}/configmaps?limit=1`,
+      `${NS}/configmaps/c1?includeObject=Object`,
+      `${NS}/configmaps?includeObject=None`,
+      `${NS}/configmaps/c1?includeObject=Metadata`,
+      `${NS}/configmaps?includeObject=bogus`,
+    ]) {
+      await r.req('GET', path, { headers: TABLE });
+    }
+
+    // kubectl get -w: a Table per event, headers only in the first.
+    const list = await r.req<Obj>('GET', `${NS}/configmaps`, { headers: TABLE });
+    const rv = list.metadata.resourceVersion;
+    await r.watch('w', `${NS}/configmaps?watch=1&resourceVersion=${rv}`, { headers: TABLE });
+    await r.req('POST', `${NS}/configmaps`, { body: cm('c3') });
+    await r.req('PATCH', `${NS}/configmaps/c3`, {
+      contentType: MERGE,
+      body: { data: { k: 'v2', l: 'w' } },
+    });
+    await r.req('DELETE', `${NS}/configmaps/c3`);
+    await r.collect('w', { count: 3, close: true });
+    await r.watch('initial', `${APPS}/deployments?watch=1`, { headers: TABLE });
+    await r.collect('initial', { count: 1, close: true });
+
+    // Last, as they differ on purpose (and would shift the resourceVersions numbered after them).
+    // One Event storage serves both APIs: each list shows both Events.
+    const split = 'the embedded server stores core/v1 and events.k8s.io/v1 Events apart';
+    await r.req('GET', `${NS}/events`, { headers: TABLE, embeddedDiffers: split });
+    await r.req('GET', `/apis/events.k8s.io/v1/namespaces/${N}/events`, {
+      headers: TABLE,
+      embeddedDiffers: split,
+    });
+    // No printer: the default Name and Created At.
+    await r.req(
+      'GET',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.tables.golden.example',
+      {
+        headers: TABLE,
+        embeddedDiffers:
+          "the real server's CRD controllers write its status (NamesAccepted, Established) after the create: a later resourceVersion",
+      },
+    );
+  },
+};
+SCENARIOS['tables'] = TABLES_SCENARIO;
 
 async function main(): Promise<void> {
   const version = (await (

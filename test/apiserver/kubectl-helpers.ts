@@ -1,0 +1,69 @@
+/**
+ * Running the real `kubectl` against an embedded server in tests: one-shot commands, and
+ * `kubectl get -w` until its output matches. (A copy of the helpers in kubectl.test.ts.)
+ */
+import { execFile, spawn } from 'node:child_process';
+import type { ApiServer } from '@kubecache/apiserver';
+
+const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
+
+export function kubectl(
+  kubeconfig: string,
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      KUBECTL,
+      ['--kubeconfig', kubeconfig, ...args],
+      { timeout: 20_000 },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1,
+          stdout,
+          stderr,
+        });
+      },
+    );
+    if (stdin !== undefined) child.stdin?.end(stdin);
+  });
+}
+
+/** Runs `kubectl get -w`, acts once its watch is open, and resolves once `until` matches its output. */
+export function watchUntil(
+  server: ApiServer,
+  kubeconfig: string,
+  args: string[],
+  until: RegExp,
+  act: () => Promise<void> | void,
+): Promise<string> {
+  const watchesBefore = server.stats.watches;
+  return new Promise((resolve, reject) => {
+    const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let acted = false;
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`kubectl ${args.join(' ')} never printed ${String(until)}; got:\n${out}`));
+    }, 15_000);
+    // Act once kubectl has opened its watch (it lists first, then watches from the list RV).
+    const poll = setInterval(() => {
+      if (acted || server.stats.watches === watchesBefore) return;
+      acted = true;
+      clearInterval(poll);
+      void Promise.resolve(act()).catch(reject);
+    }, 20);
+    child.on('exit', () => clearInterval(poll));
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (until.test(out)) {
+        clearTimeout(timer);
+        child.kill();
+        resolve(out);
+      }
+    });
+  });
+}
