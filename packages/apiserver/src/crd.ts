@@ -23,6 +23,7 @@ interface CrdNames {
   kind?: string;
   listKind?: string;
   shortNames?: string[];
+  categories?: string[];
 }
 interface CrdVersion {
   name?: string;
@@ -126,6 +127,7 @@ export function crdResources(obj: KubeObject): ResourceInfo[] {
   const spec = specOf(obj);
   const names = spec.names ?? {};
   const kind = names.kind ?? '';
+  const storage = (spec.versions ?? []).find((v) => v.storage === true)?.name;
   return (spec.versions ?? [])
     .filter((v) => v.served !== false && typeof v.name === 'string')
     .map((v) => {
@@ -144,6 +146,8 @@ export function crdResources(obj: KubeObject): ResourceInfo[] {
         custom: true,
         subresources,
         printerColumns: v.additionalPrinterColumns ?? [],
+        categories: names.categories ?? [],
+        storageVersion: { group: spec.group ?? '', version: storage ?? v.name!, kind },
       };
     });
 }

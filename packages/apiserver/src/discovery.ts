@@ -8,12 +8,14 @@
  * and change only when a CRD does. Aggregated discovery is not offered: clients fall back to these
  * legacy documents, as they do against older servers.
  */
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ServerContext } from './context.js';
 import { serveOpenApi } from './openapi.js';
 import type { ResourceInfo, ResourceRegistry } from './resources.js';
 import { apiVersionOf } from './resources.js';
 import { sendJson } from './response.js';
+import { subresourceDoc } from './subresources.js';
 
 /** What `/version` reports. */
 const SERVER_VERSION = {
@@ -35,7 +37,25 @@ function groupDoc(name: string, versions: string[]): Record<string, unknown> {
   return { name, versions: docs, preferredVersion: docs[0] };
 }
 
-/** The `APIResourceList` entries of one resource: itself, then one per subresource. */
+/**
+ * `storageVersionHash` as the real server computes it: the first 8 bytes of the SHA-256 of
+ * `group/version/kind` of the version objects are stored as, in base64. Clients (the storage
+ * version migrator, kubectl's discovery cache) compare it to notice a storage version change.
+ */
+export function storageVersionHash(gvk: {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+}): string {
+  const digest = createHash('sha256').update(`${gvk.group}/${gvk.version}/${gvk.kind}`).digest();
+  return digest.subarray(0, 8).toString('base64');
+}
+
+/**
+ * The `APIResourceList` entries of one resource: itself, then one per subresource (kind, group,
+ * version and verbs of each as the real server lists them, `subresources.ts`), keys in the real
+ * server's order.
+ */
 function resourceDocs(info: ResourceInfo): Record<string, unknown>[] {
   const doc: Record<string, unknown> = {
     name: info.resource,
@@ -45,15 +65,22 @@ function resourceDocs(info: ResourceInfo): Record<string, unknown>[] {
     verbs: info.verbs,
   };
   if (info.shortNames.length > 0) doc['shortNames'] = info.shortNames;
-  if (info.custom) doc['categories'] = ['all'];
+  if (info.categories !== undefined && info.categories.length > 0)
+    doc['categories'] = info.categories;
+  // Resources that can be listed are stored, and have a storage version (bindings have none).
+  if (info.verbs.includes('list')) {
+    doc['storageVersionHash'] = storageVersionHash(info.storageVersion ?? info);
+  }
   const docs = [doc];
   for (const sub of info.subresources) {
+    const subDoc = subresourceDoc(info, sub);
     docs.push({
       name: `${info.resource}/${sub}`,
       singularName: '',
       namespaced: info.namespaced,
-      kind: info.kind,
-      verbs: ['get', 'patch', 'update'],
+      ...(subDoc.group !== undefined ? { group: subDoc.group, version: subDoc.version } : {}),
+      kind: subDoc.kind,
+      verbs: subDoc.verbs,
     });
   }
   return docs;
@@ -91,7 +118,10 @@ function serveResourceList(
 ): boolean {
   const infos = registry.forGroupVersion(gv.group, gv.version);
   if (infos.length === 0) return false;
-  const resources = infos.flatMap(resourceDocs);
+  // Sorted by name, subresources after their resource, as the real server lists them.
+  const resources = infos
+    .flatMap(resourceDocs)
+    .sort((a, b) => (String(a['name']) < String(b['name']) ? -1 : 1));
   sendJson(
     res,
     200,

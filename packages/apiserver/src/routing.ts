@@ -17,6 +17,7 @@ import { serveList } from './list.js';
 import { parseListQuery } from './query.js';
 import type { ResourceInfo, ResourceRegistry } from './resources.js';
 import { badRequest, methodNotAllowed, statusError } from './status.js';
+import { serveSubresource } from './subresources.js';
 import type { Representation } from './watch.js';
 import { serveWatch } from './watch-request.js';
 
@@ -99,7 +100,8 @@ export function resolveRoute(
     namespace = rest[1];
     rest = rest.slice(2);
   }
-  if (rest.length === 0 || rest.length > 3) return undefined;
+  // `…/{name}/proxy/{path…}` proxies a path; nothing else goes deeper than a subresource.
+  if (rest.length === 0 || (rest.length > 3 && rest[2] !== 'proxy')) return undefined;
   const info = registry.get(group, version, rest[0]!);
   if (info === undefined) return undefined;
   if (!info.namespaced && namespace !== undefined) return undefined;
@@ -165,6 +167,7 @@ export async function routeRequest(
   const parts = pathSegments(req, path);
   if (method === 'GET' && serveDiscovery(ctx, res, path, parts)) return;
   const r = resourceRequest(ctx, req, res, path, query, parts, watch);
+  if (await serveSubresource(ctx, r, method)) return;
   switch (method) {
     case 'GET':
       return serveRead(ctx, r);
