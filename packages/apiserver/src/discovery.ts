@@ -1,8 +1,9 @@
 /**
  * Discovery: the unversioned GET endpoints a client reads before it touches a resource —
  * `/version`, the health probes, `/api`, `/apis`, `/apis/{group}` and the resource lists of
- * `/api/v1` and `/apis/{group}/{version}` (kinds, scope, verbs, short names, subresources) — and,
- * through `openapi.ts`, the OpenAPI v3 documents.
+ * `/api/v1` and `/apis/{group}/{version}` (kinds, scope, verbs, short names, categories,
+ * storage version hashes, subresources) — and, through `openapi.ts`, the OpenAPI v2 and v3
+ * documents.
  *
  * Separate because these documents describe the {@link ResourceRegistry} rather than any object,
  * and change only when a CRD does. Aggregated discovery is not offered: clients fall back to these
@@ -154,8 +155,8 @@ export function serveDiscovery(
     res.end('ok');
     return true;
   }
-  if (path === '/openapi/v3' || path.startsWith('/openapi/v3/')) {
-    return serveOpenApi(res, path, ctx.registry, ctx.db.resourceVersion, SERVER_VERSION.gitVersion);
+  if (path === '/openapi/v2' || path === '/openapi/v3' || path.startsWith('/openapi/v3/')) {
+    return serveOpenApi(ctx, res, path, res.req.headers.accept);
   }
   if (path === '/api') {
     const cidrs = [{ clientCIDR: '0.0.0.0/0', serverAddress: ctx.serverAddress }];
