@@ -119,10 +119,14 @@ function serveResourceList(
 ): boolean {
   const infos = registry.forGroupVersion(gv.group, gv.version);
   if (infos.length === 0) return false;
-  // Sorted by name, subresources after their resource, as the real server lists them.
-  const resources = infos
+  // Built-ins sorted by name (subresources after their resource); a CRD's resource, then its
+  // status and scale: as the real server lists them.
+  const custom = infos.filter((i) => i.custom).flatMap(resourceDocs);
+  const builtins = infos
+    .filter((i) => !i.custom)
     .flatMap(resourceDocs)
     .sort((a, b) => (String(a['name']) < String(b['name']) ? -1 : 1));
+  const resources = [...builtins, ...custom];
   sendJson(
     res,
     200,

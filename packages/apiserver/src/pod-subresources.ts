@@ -18,6 +18,7 @@
  * 500 "no preferred addresses found; known addresses: []"; a node with addresses gives a 500 dial
  * error, as a real server whose kubelet does not answer.
  */
+import { ApiStatusError } from '@kubecache/cache';
 import type { KubeObject } from '@kubecache/cache';
 import { parseBody, readBody, readJson } from './body.js';
 import type { ServerContext } from './context.js';
@@ -28,7 +29,7 @@ import { patchTypeOf } from './patching.js';
 import type { ResourceInfo } from './resources.js';
 import { sendJson } from './response.js';
 import type { ResourceRequest } from './routing.js';
-import { badRequest, methodNotAllowed, notFound, statusError } from './status.js';
+import { badRequest, failureStatus, methodNotAllowed, notFound, statusError } from './status.js';
 import type { StoredObject } from './storage.js';
 import { nowTimestamp } from './storage.js';
 
@@ -162,7 +163,10 @@ function kubeletNeeded(ctx: ServerContext, nodeName: string): never {
       ?.addresses ?? [];
   const address = addresses.find((a) => typeof a.address === 'string' && a.address !== '');
   if (address === undefined) {
-    throw statusError(500, '', 'no preferred addresses found; known addresses: []');
+    // An error the real server wraps without a reason: the Status has none.
+    const message = 'no preferred addresses found; known addresses: []';
+    const { reason: _none, ...status } = failureStatus(500, '', message);
+    throw new ApiStatusError(500, message, { status });
   }
   throw statusError(
     500,

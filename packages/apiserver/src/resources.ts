@@ -29,6 +29,15 @@ export interface ResourceInfo {
    * and how it is served is in `subresources.ts`.
    */
   readonly subresources: readonly string[];
+  /**
+   * Where a custom resource's `scale` subresource reads and writes (its CRD's
+   * `subresources.scale`): dotted paths such as `.spec.replicas`.
+   */
+  readonly scale?: {
+    readonly specReplicasPath: string;
+    readonly statusReplicasPath: string;
+    readonly labelSelectorPath?: string;
+  };
   /** Discovery categories (`all` makes `kubectl get all` list the resource). */
   readonly categories?: readonly string[];
   /**
@@ -68,6 +77,18 @@ export const ALL_VERBS: readonly string[] = [
   'get',
   'list',
   'patch',
+  'update',
+  'watch',
+];
+
+/** The verbs of a custom resource, in the order the real CRD handler lists them. */
+export const CUSTOM_RESOURCE_VERBS: readonly string[] = [
+  'delete',
+  'deletecollection',
+  'get',
+  'list',
+  'patch',
+  'create',
   'update',
   'watch',
 ];

@@ -9,7 +9,7 @@
  * `namespaces/finalize`. A method a subresource does not take is 405 `MethodNotAllowed`, as on
  * the real server; nothing listed answers a 404 page.
  */
-import type { ApiStatusError } from '@kubecache/cache';
+import type { ApiStatusError, KubeObject } from '@kubecache/cache';
 import { readJson } from './body.js';
 import type { ServerContext } from './context.js';
 import { objectBody } from './encoding.js';
@@ -109,9 +109,21 @@ async function serveFinalize(
     r.req.resume();
     throw methodNotAllowed();
   }
-  const body = await readJson(r.req, ctx.maxBodyBytes);
+  const body = (await readJson(r.req, ctx.maxBodyBytes)) as KubeObject & {
+    spec?: { finalizers?: string[] };
+  };
   ctx.stats.writes++;
   const { info, name } = r.route;
+  // The namespace registry keeps its name label, and an empty list is no list (omitempty).
+  const meta = body.metadata ?? {};
+  body.metadata = {
+    ...meta,
+    labels: { ...meta.labels, 'kubernetes.io/metadata.name': name! },
+  };
+  if (body.spec?.finalizers?.length === 0) {
+    const { finalizers: _empty, ...spec } = body.spec;
+    body.spec = spec;
+  }
   const updated = ctx.db.update(info, body, { name, dryRun: r.dryRun });
   sendJson(r.res, 200, objectBody(updated, info, 'full', false));
 }
