@@ -67,7 +67,13 @@ function resolve(schema: Schema): Schema {
 }
 
 /** Collects the paths of fields `value` has that `schema` does not declare. */
-function collect(value: unknown, schema: Schema, path: string, out: string[], patch: boolean): void {
+function collect(
+  value: unknown,
+  schema: Schema,
+  path: string,
+  out: string[],
+  patch: boolean,
+): void {
   const s = resolve(schema);
   if (s['x-kubernetes-preserve-unknown-fields'] === true) return;
   if (Array.isArray(value)) {
@@ -81,7 +87,9 @@ function collect(value: unknown, schema: Schema, path: string, out: string[], pa
   const properties = s['properties'] as Record<string, Schema> | undefined;
   const additional = s['additionalProperties'];
   for (const [key, v] of Object.entries(value)) {
-    if (patch && key.startsWith('$')) continue;
+    // Strategic merge directives are not fields, and a patch deleting a field (null) leaves no
+    // unknown field in the patched object, which is what the real server decodes strictly.
+    if (patch && (key.startsWith('$') || v === null)) continue;
     const field = path === '' ? key : `${path}.${key}`;
     const declared = properties?.[key];
     if (declared !== undefined) collect(v, declared, field, out, patch);

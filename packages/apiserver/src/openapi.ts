@@ -214,10 +214,6 @@ export function serveOpenApi(
     paths: pathsFor(infos, true),
     components: { schemas: definitionsFor(ctx, infos) },
   };
-  sendJson(
-    res,
-    200,
-    JSON.stringify(doc).replaceAll('"#/definitions/', '"#/components/schemas/'),
-  );
+  sendJson(res, 200, JSON.stringify(doc).replaceAll('"#/definitions/', '"#/components/schemas/'));
   return true;
 }

@@ -237,7 +237,11 @@ export async function serveScale(
       // The Scale built from the parent carries the parent's resourceVersion, so the write is
       // conditional only when the patch sets (or replaces) one itself.
       const scale = patched as ScaleBody;
-      sendJson(r.res, 200, JSON.stringify(scaleOf(r.route.info, writeScale(ctx, r, scale, parent))));
+      sendJson(
+        r.res,
+        200,
+        JSON.stringify(scaleOf(r.route.info, writeScale(ctx, r, scale, parent))),
+      );
       return;
     }
     default:
