@@ -33,7 +33,8 @@ async function fetchSwagger(): Promise<{ definitions: Record<string, Definition>
   const file = process.argv[2];
   if (file !== undefined) return JSON.parse(readFileSync(file, 'utf8'));
   const base = process.env.KUBE_API_URL;
-  if (base === undefined) throw new Error('set KUBE_API_URL, KUBE_TOKEN, KUBE_CA_FILE or pass a file');
+  if (base === undefined)
+    throw new Error('set KUBE_API_URL, KUBE_TOKEN, KUBE_CA_FILE or pass a file');
   const ca = process.env.KUBE_CA_FILE ? readFileSync(process.env.KUBE_CA_FILE) : undefined;
   const text = await new Promise<string>((done, fail) => {
     const req = request(new URL('/openapi/v2', base), {
@@ -78,7 +79,9 @@ for (const info of BUILTIN_RESOURCES) {
 const roots = new Set<string>(META_ROOTS);
 for (const w of wanted) {
   const name = Object.keys(defs).find((n) =>
-    gvksOf(defs[n]!).some((g) => g.group === w.group && g.version === w.version && g.kind === w.kind),
+    gvksOf(defs[n]!).some(
+      (g) => g.group === w.group && g.version === w.version && g.kind === w.kind,
+    ),
   );
   if (name === undefined) throw new Error(`no definition for ${JSON.stringify(w)}`);
   roots.add(name);
@@ -109,7 +112,6 @@ const source = `/**
  * the definitions of the kinds the embedded server models and everything they reference
  * (${seen.size} definitions). Do not edit; regenerate.
  */
-/* eslint-disable */
 
 /** The source of the definitions. */
 export const OPENAPI_SOURCE_VERSION = ${JSON.stringify(version)};

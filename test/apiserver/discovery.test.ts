@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiServer } from '@kubecache/apiserver';
 import { setup } from './helpers.ts';
+import { at, textAt } from './json-at.ts';
 import { WIDGET_CRD } from './golden/discovery-crd.ts';
 import type { DiscoveryGolden } from './golden/discovery-crd.ts';
 
@@ -34,9 +35,12 @@ interface ResourceList {
   resources: ApiResource[];
 }
 
-async function getJson(server: ApiServer, path: string): Promise<{ status: number; body: any }> {
+async function getJson(
+  server: ApiServer,
+  path: string,
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(server.url + path);
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as unknown };
 }
 
 describe('discovery documents, compared with a real v1.23 server', () => {
@@ -80,7 +84,7 @@ describe('discovery documents, compared with a real v1.23 server', () => {
     const real = GOLDENS.find((g) => g.path === '/api')!.body as Record<string, unknown>;
     const { body } = await getJson(server, '/api');
     assert.deepEqual(
-      { ...body, serverAddressByClientCIDRs: [] },
+      { ...(body as Record<string, unknown>), serverAddressByClientCIDRs: [] },
       { ...real, serverAddressByClientCIDRs: [] },
     );
   });
@@ -104,11 +108,15 @@ describe('discovery documents, compared with a real v1.23 server', () => {
   });
 
   it('a CRD without categories has none (no longer "all" for every custom resource)', async () => {
-    const crd = structuredClone(WIDGET_CRD) as any;
-    crd.metadata.name = 'gadgets.golden.example.com';
-    crd.spec.names = { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' };
-    crd.spec.versions = [{ ...crd.spec.versions[1], subresources: undefined }];
-    server.create(crd);
+    server.create({
+      ...WIDGET_CRD,
+      metadata: { name: 'gadgets.golden.example.com' },
+      spec: {
+        ...WIDGET_CRD.spec,
+        names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
+        versions: [{ ...WIDGET_CRD.spec.versions[1]!, subresources: undefined }],
+      },
+    });
     const { body } = await getJson(server, '/apis/golden.example.com/v1');
     const gadgets = (body as ResourceList).resources.find((r) => r.name === 'gadgets');
     assert.equal(gadgets?.['categories'], undefined);
@@ -148,24 +156,25 @@ describe('OpenAPI documents', () => {
       headers: { Accept: 'application/json' },
     });
     assert.equal(res.status, 200);
-    const doc = (await res.json()) as any;
-    assert.equal(doc.swagger, '2.0');
-    const replicas = doc.definitions['io.k8s.api.apps.v1.DeploymentSpec'].properties.replicas;
-    assert.equal(replicas.type, 'integer');
-    assert.equal(replicas.format, 'int32');
-    assert.match(replicas.description, /^Number of desired pods/);
+    const doc = (await res.json()) as unknown;
+    assert.equal(at(doc, 'swagger'), '2.0');
+    const definitions = at(doc, 'definitions');
+    const replicas = at(definitions, 'io.k8s.api.apps.v1.DeploymentSpec', 'properties', 'replicas');
+    assert.equal(at(replicas, 'type'), 'integer');
+    assert.equal(at(replicas, 'format'), 'int32');
+    assert.match(textAt(replicas, 'description'), /^Number of desired pods/);
     assert.deepEqual(
-      doc.definitions['io.k8s.api.core.v1.ConfigMap']['x-kubernetes-group-version-kind'],
+      at(definitions, 'io.k8s.api.core.v1.ConfigMap', 'x-kubernetes-group-version-kind'),
       [{ group: '', kind: 'ConfigMap', version: 'v1' }],
     );
     // Every reference resolves within the document.
     const refs = JSON.stringify(doc).match(/"#\/definitions\/[^"]+"/g) ?? [];
     for (const ref of new Set(refs)) {
-      assert.ok(doc.definitions[ref.slice(15, -1)] !== undefined, `${ref} resolves`);
+      assert.ok(at(definitions, ref.slice(15, -1)) !== undefined, `${ref} resolves`);
     }
     // The custom resource carries its CRD's schema.
-    const widget = doc.definitions['com.example.golden.v1.Widget'];
-    assert.equal(widget.properties.spec.properties.replicas.type, 'integer');
+    const widget = at(definitions, 'com.example.golden.v1.Widget');
+    assert.equal(at(widget, 'properties', 'spec', 'properties', 'replicas', 'type'), 'integer');
   });
 
   it('/openapi/v2 asked for protobuf only (as kubectl asks) is 406, so the client falls back', async () => {
@@ -173,28 +182,33 @@ describe('OpenAPI documents', () => {
       headers: { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' },
     });
     assert.equal(res.status, 406);
-    const status = (await res.json()) as any;
-    assert.equal(status.reason, 'NotAcceptable');
+    assert.equal(at(await res.json(), 'reason'), 'NotAcceptable');
   });
 
   it('/openapi/v3/apis/apps/v1 has the kinds, everything they reference, and PATCH with fieldValidation', async () => {
-    const index = (await getJson(server, '/openapi/v3')).body as any;
-    assert.ok(
-      index.paths['apis/apps/v1'].serverRelativeURL.startsWith('/openapi/v3/apis/apps/v1?hash='),
+    const index = (await getJson(server, '/openapi/v3')).body;
+    assert.match(
+      textAt(index, 'paths', 'apis/apps/v1', 'serverRelativeURL'),
+      /^\/openapi\/v3\/apis\/apps\/v1\?hash=/,
     );
     const { status, body: doc } = await getJson(server, '/openapi/v3/apis/apps/v1');
     assert.equal(status, 200);
-    const schemas = doc.components.schemas;
-    assert.ok(schemas['io.k8s.api.apps.v1.Deployment']);
-    assert.ok(schemas['io.k8s.api.autoscaling.v1.Scale'], 'the scale subresource kind');
-    assert.ok(schemas['io.k8s.api.core.v1.PodSpec'], 'a referenced schema of another group');
+    const schemas = at(doc, 'components', 'schemas');
+    assert.ok(at(schemas, 'io.k8s.api.apps.v1.Deployment'));
+    assert.ok(at(schemas, 'io.k8s.api.autoscaling.v1.Scale'), 'the scale subresource kind');
+    assert.ok(at(schemas, 'io.k8s.api.core.v1.PodSpec'), 'a referenced schema of another group');
     const refs = JSON.stringify(doc).match(/"#\/components\/schemas\/[^"]+"/g) ?? [];
     assert.ok(refs.length > 0);
     for (const ref of new Set(refs)) {
-      assert.ok(schemas[ref.slice(22, -1)] !== undefined, `${ref} resolves`);
+      assert.ok(at(schemas, ref.slice(22, -1)) !== undefined, `${ref} resolves`);
     }
-    const patch = doc.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch;
-    assert.ok(patch.parameters.some((p: { name: string }) => p.name === 'fieldValidation'));
+    const patch = at(
+      doc,
+      'paths',
+      '/apis/apps/v1/namespaces/{namespace}/deployments/{name}',
+      'patch',
+    );
+    assert.equal(at(patch, 'parameters', 0, 'name'), 'fieldValidation');
   });
 });
 
@@ -231,10 +245,10 @@ describe('server-side field validation (fieldValidation)', () => {
   it('Strict rejects unknown fields with the real 400, naming each by its path in document order', async () => {
     const res = await post(DEPS, deployment('strict', { bogus: 1 }), '?fieldValidation=Strict');
     assert.equal(res.status, 400);
-    const status = (await res.json()) as any;
-    assert.equal(status.reason, 'BadRequest');
+    const status = (await res.json()) as unknown;
+    assert.equal(at(status, 'reason'), 'BadRequest');
     assert.equal(
-      status.message,
+      at(status, 'message'),
       'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: ' +
         'unknown field "spec.template.spec.containers[0].bogus", unknown field "spec.bogus"',
     );
@@ -279,7 +293,7 @@ describe('server-side field validation (fieldValidation)', () => {
     const bad = await patch({ spec: { replcas: 2 } }, 'application/merge-patch+json');
     assert.equal(bad.status, 400);
     assert.equal(
-      ((await bad.json()) as any).message,
+      at(await bad.json(), 'message'),
       'strict decoding error: unknown field "spec.replcas"',
     );
     const ok = await patch(
@@ -299,7 +313,7 @@ describe('server-side field validation (fieldValidation)', () => {
     });
     const bad = await post(W, widget({ replicas: 1, size: 2 }), '?fieldValidation=Strict');
     assert.equal(bad.status, 400);
-    assert.match(((await bad.json()) as any).message, /unknown field "spec\.size"$/);
+    assert.match(textAt(await bad.json(), 'message'), /unknown field "spec\.size"$/);
     assert.equal((await post(W, widget({ replicas: 1 }), '?fieldValidation=Strict')).status, 201);
   });
 });

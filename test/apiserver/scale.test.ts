@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiServer } from '@kubecache/apiserver';
 import { openWatch, setup } from './helpers.ts';
+import { at } from './json-at.ts';
 import { WIDGET_CRD } from './golden/discovery-crd.ts';
 
 const DEPS = '/apis/apps/v1/namespaces/default/deployments';
@@ -48,7 +49,7 @@ describe('scale subresource', () => {
       headers: body === undefined ? {} : { 'Content-Type': type },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, body: (await res.json()) as unknown };
   };
   const stored = (name: string) =>
     server.get<
@@ -84,7 +85,7 @@ describe('scale subresource', () => {
       assert.equal(scale.metadata.uid, (now.metadata as { uid?: string }).uid);
       const [event] = await watch.next(1);
       assert.equal(event!.type, 'MODIFIED');
-      assert.equal((event!.object as any).spec.replicas, 3);
+      assert.equal(at(event!.object, 'spec', 'replicas'), 3);
       assert.equal(event!.object.metadata?.resourceVersion, now.metadata.resourceVersion);
     } finally {
       watch.close();
@@ -120,7 +121,7 @@ describe('scale subresource', () => {
     const stale = await call('PUT', `${DEPS}/cur/scale`, { ...got, spec: { replicas: 5 } });
     assert.equal(stale.status, 409);
     assert.equal(
-      stale.body.message,
+      at(stale.body, 'message'),
       'Operation cannot be fulfilled on deployments.apps "cur": the object has been modified; please apply your changes to the latest version and try again',
     );
     assert.equal(stored('cur').spec.replicas, 4);
@@ -162,7 +163,7 @@ describe('scale subresource', () => {
     const got = await call('GET', `${W}/w/scale`);
     assert.equal(got.status, 200);
     assert.deepEqual(
-      [got.body.spec, got.body.status],
+      [at(got.body, 'spec'), at(got.body, 'status')],
       [{ replicas: 2 }, { replicas: 1, selector: 'app=w' }],
     );
     const patched = await call(
@@ -171,7 +172,7 @@ describe('scale subresource', () => {
       { spec: { replicas: 6 } },
       'application/merge-patch+json',
     );
-    assert.equal(patched.body.spec.replicas, 6);
+    assert.equal(at(patched.body, 'spec', 'replicas'), 6);
     const widget = server.get<{ metadata?: object; spec: { replicas: number } }>({
       apiVersion: 'golden.example.com/v1',
       kind: 'Widget',
@@ -181,7 +182,7 @@ describe('scale subresource', () => {
     assert.equal(widget.spec.replicas, 6);
     const missing = await call('GET', `${W}/nope/scale`);
     assert.equal(missing.status, 404);
-    assert.equal(missing.body.message, 'widgets.golden.example.com "nope" not found');
+    assert.equal(at(missing.body, 'message'), 'widgets.golden.example.com "nope" not found');
     // No number at specReplicasPath: the real server's 500.
     server.create({
       apiVersion: 'golden.example.com/v1',
@@ -192,7 +193,7 @@ describe('scale subresource', () => {
     const empty = await call('GET', `${W}/empty/scale`);
     assert.equal(empty.status, 500);
     assert.equal(
-      empty.body.message,
+      at(empty.body, 'message'),
       'Internal error occurred: the spec replicas field ".spec.replicas" does not exist',
     );
   });
@@ -200,6 +201,6 @@ describe('scale subresource', () => {
   it('daemonsets have no scale subresource (404, as on the real server)', async () => {
     const res = await call('GET', '/apis/apps/v1/namespaces/default/daemonsets/x/scale');
     assert.equal(res.status, 404);
-    assert.equal(res.body.message, 'the server could not find the requested resource');
+    assert.equal(at(res.body, 'message'), 'the server could not find the requested resource');
   });
 });

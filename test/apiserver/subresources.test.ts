@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiServer } from '@kubecache/apiserver';
 import { openWatch, setup } from './helpers.ts';
+import { at, textAt } from './json-at.ts';
 
 const PODS = '/api/v1/namespaces/default/pods';
 
@@ -35,14 +36,14 @@ describe('pod, node, service, service-account and namespace subresources', () =>
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as any) };
+    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
   };
   const getPod = (name: string) =>
-    server.get<any>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name });
+    server.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name });
 
   it('a binding is one write of spec.nodeName and the PodScheduled condition (one MODIFIED)', async () => {
     server.create(pod('b1'));
-    const rv = getPod('b1').metadata.resourceVersion as string;
+    const rv = textAt(getPod('b1'), 'metadata', 'resourceVersion');
     const watch = await openWatch(server, `${PODS}?watch=true&resourceVersion=${rv}`);
     try {
       const res = await call('POST', `${PODS}/b1/binding`, {
@@ -59,8 +60,8 @@ describe('pod, node, service, service-account and namespace subresources', () =>
         code: 201,
       });
       const stored = getPod('b1');
-      assert.equal(stored.spec.nodeName, 'node-1');
-      assert.equal(stored.status.conditions[0].type, 'PodScheduled');
+      assert.equal(at(stored, 'spec', 'nodeName'), 'node-1');
+      assert.equal(at(stored, 'status', 'conditions', 0, 'type'), 'PodScheduled');
       server.create(pod('marker'));
       const events = await watch.next(2);
       assert.deepEqual(
@@ -70,7 +71,7 @@ describe('pod, node, service, service-account and namespace subresources', () =>
           ['ADDED', 'marker'],
         ],
       );
-      assert.equal((events[0]!.object as any).spec.nodeName, 'node-1');
+      assert.equal(at(events[0]!.object, 'spec', 'nodeName'), 'node-1');
       // A binding with a name that is not the URL's.
       const mismatch = await call('POST', `${PODS}/marker/binding`, {
         metadata: { name: 'other' },
@@ -96,8 +97,8 @@ describe('pod, node, service, service-account and namespace subresources', () =>
     assert.equal(getPod('e1'), undefined);
     assert.equal((await evict('e2')).status, 201);
     const graceful = getPod('e2');
-    assert.equal(graceful.metadata.deletionGracePeriodSeconds, 30);
-    assert.ok(graceful.metadata.deletionTimestamp);
+    assert.equal(at(graceful, 'metadata', 'deletionGracePeriodSeconds'), 30);
+    assert.ok(at(graceful, 'metadata', 'deletionTimestamp'));
     assert.equal((await evict('e2', { gracePeriodSeconds: 0 })).status, 201);
     assert.equal(getPod('e2'), undefined);
   });
@@ -108,7 +109,7 @@ describe('pod, node, service, service-account and namespace subresources', () =>
       kind: 'ServiceAccount',
       metadata: { name: 'sa', namespace: 'default' },
     });
-    const sa = server.get<any>({
+    const sa = server.get({
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       namespace: 'default',
@@ -121,22 +122,22 @@ describe('pod, node, service, service-account and namespace subresources', () =>
       spec: {},
     });
     assert.equal(res.status, 201);
-    assert.deepEqual(res.body.spec, {
+    assert.deepEqual(at(res.body, 'spec'), {
       audiences: ['https://kubernetes.default.svc.cluster.local'],
       expirationSeconds: 3600,
       boundObjectRef: null,
     });
-    const [header, payload, signature] = (res.body.status.token as string).split('.');
+    const [header, payload, signature] = textAt(res.body, 'status', 'token').split('.');
     assert.equal(JSON.parse(Buffer.from(header!, 'base64url').toString()).alg, 'RS256');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
     assert.equal(claims.sub, 'system:serviceaccount:default:sa');
     assert.deepEqual(claims['kubernetes.io'], {
       namespace: 'default',
-      serviceaccount: { name: 'sa', uid: sa.metadata.uid },
+      serviceaccount: { name: 'sa', uid: at(sa, 'metadata', 'uid') },
     });
     assert.ok(claims.iat >= before && claims.exp === claims.iat + 3600);
     assert.equal(
-      res.body.status.expirationTimestamp,
+      at(res.body, 'status', 'expirationTimestamp'),
       new Date(claims.exp * 1000).toISOString().replace('.000', ''),
     );
     assert.ok(signature!.length > 300, 'an RSA-2048 signature');
@@ -145,21 +146,21 @@ describe('pod, node, service, service-account and namespace subresources', () =>
   it('namespaces/finalize clears spec.finalizers, which completes the deletion of a terminating namespace', async () => {
     server.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fin' } });
     assert.equal((await call('DELETE', '/api/v1/namespaces/fin')).status, 200);
-    const ns = server.get<any>({ apiVersion: 'v1', kind: 'Namespace', name: 'fin' });
-    assert.equal(ns.status.phase, 'Terminating');
+    const ns = server.get({ apiVersion: 'v1', kind: 'Namespace', name: 'fin' });
+    assert.equal(at(ns, 'status', 'phase'), 'Terminating');
     const res = await call('PUT', '/api/v1/namespaces/fin/finalize', {
       ...ns,
       spec: { finalizers: [] },
     });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.spec, {});
+    assert.deepEqual(at(res.body, 'spec'), {});
     assert.equal(server.get({ apiVersion: 'v1', kind: 'Namespace', name: 'fin' }), undefined);
   });
 
   it('ephemeralcontainers: GET is the pod; a PATCH changes only spec.ephemeralContainers', async () => {
     server.create(pod('eph'));
     const got = await call('GET', `${PODS}/eph/ephemeralcontainers`);
-    assert.equal(got.body.kind, 'Pod');
+    assert.equal(at(got.body, 'kind'), 'Pod');
     const debug = [{ name: 'debug', image: 'busybox', targetContainerName: 'c' }];
     const res = await call(
       'PATCH',
@@ -169,8 +170,8 @@ describe('pod, node, service, service-account and namespace subresources', () =>
     );
     assert.equal(res.status, 200);
     const stored = getPod('eph');
-    assert.deepEqual(stored.spec.ephemeralContainers, debug);
-    assert.deepEqual(stored.spec.containers, [{ name: 'c', image: 'nginx' }]);
+    assert.deepEqual(at(stored, 'spec', 'ephemeralContainers'), debug);
+    assert.deepEqual(at(stored, 'spec', 'containers'), [{ name: 'c', image: 'nginx' }]);
   });
 
   it('log and exec of a pod on a node with an address fail as a kubelet that does not answer', async () => {
@@ -185,7 +186,7 @@ describe('pod, node, service, service-account and namespace subresources', () =>
       const res = await call('GET', `${PODS}/onnode/${sub}`);
       assert.equal(res.status, 500, sub);
       assert.equal(
-        res.body.message,
+        at(res.body, 'message'),
         'error dialing backend: dial tcp 10.1.2.3:10250: connect: connection refused',
       );
     }
@@ -206,7 +207,7 @@ describe('pod, node, service, service-account and namespace subresources', () =>
     const res = await call('GET', `${PODS}/two/log`);
     assert.equal(res.status, 400);
     assert.equal(
-      res.body.message,
+      at(res.body, 'message'),
       'a container name must be specified for pod two, choose one of: [a b]',
     );
     assert.equal((await call('GET', `${PODS}/two/log?container=b`)).status, 204);

@@ -3,7 +3,6 @@
  * the definitions of the kinds the embedded server models and everything they reference
  * (226 definitions). Do not edit; regenerate.
  */
-/* eslint-disable */
 
 /** The source of the definitions. */
 export const OPENAPI_SOURCE_VERSION = 'v1.23.16';
