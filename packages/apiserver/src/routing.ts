@@ -5,8 +5,9 @@
  * `/api/{v}` or `/apis/{g}/{v}`, then an optional legacy `watch/`, `namespaces/{ns}/`, the
  * resource, a name and a subresource — resolved against the {@link ResourceRegistry} into a
  * {@link Route}. The method then picks the handler: GET is a WATCH (`watch-request.ts`), a LIST
- * (`list.ts`) or a get; POST, PUT, PATCH and DELETE are the object handlers (`crud.ts`). This is
- * the one file to read to find where a request is handled.
+ * (`list.ts`) or a get; POST, PUT, PATCH and DELETE are the object handlers (`crud.ts`).
+ * Subresources other than `status` (and the create-only `bindings`) go to `subresources.ts` first.
+ * This is the one file to read to find where a request is handled.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiStatusError } from '@kubecache/cache';
