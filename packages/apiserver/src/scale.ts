@@ -73,7 +73,7 @@ function readPath(obj: unknown, path: string): unknown {
   return value;
 }
 
-/** A copy of `obj` with `value` at `path` (missing objects on the way created). */
+/** Sets `value` at `path` in `obj` (objects on the way copied, missing ones created). */
 function writePath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const keys = segments(path);
   let target = obj;
