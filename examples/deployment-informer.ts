@@ -2,14 +2,21 @@
  * The client-go deployment informer walkthrough, in TypeScript.
  *
  *   npm start                         # embedded API server seeded with a few deployments
- *   npm start -- --watch              # keep watching until Ctrl-C
+ *   npm start -- --watch              # keep watching until Ctrl-C; prints a kubeconfig for kubectl
+ *   npm start -- --watch --kubeconfig-out ./kubeconfig   # … written where you say
  *   npm start -- --kubeconfig ~/.kube/config   # a real cluster (read-only: nothing is changed)
  *
  * A factory with a 1-minute resync, a Deployments informer whose handlers print every add,
  * update and delete, a wait for the cache to sync, and a list of the Deployments of namespace
  * `default` through the lister. On the embedded server the demo then creates, scales and
- * deletes a deployment so that every handler fires.
+ * deletes a deployment so that every handler fires. With `--watch` it writes the embedded
+ * server's kubeconfig (to a temporary directory, removed on exit, or to `--kubeconfig-out`) and
+ * prints its path, so that `kubectl --kubeconfig <path> scale deployment nginx --replicas=5` in
+ * another terminal shows up in the demo's output.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApiServer, type ApiServer } from '@kubecache/apiserver';
 import { DeletedFinalStateUnknown, describeError, type DeepReadonly } from '@kubecache/cache';
@@ -17,7 +24,11 @@ import { SharedInformerFactory, type Deployment } from '@kubecache/client';
 import { KubeConfig } from '@kubernetes/client-node';
 
 const { values: args } = parseArgs({
-  options: { kubeconfig: { type: 'string' }, watch: { type: 'boolean', default: false } },
+  options: {
+    kubeconfig: { type: 'string' },
+    watch: { type: 'boolean', default: false },
+    'kubeconfig-out': { type: 'string' },
+  },
 });
 
 function deployment(namespace: string, name: string, replicas: number): Deployment {
@@ -128,12 +139,32 @@ if (server !== undefined && process.exitCode === undefined) {
   await printed('Deployment DELETED: default/demo');
 }
 
+/** Writes the embedded server's kubeconfig for kubectl; returns its path and the temp dir made. */
+function writeKubeconfig(api: ApiServer): { path: string; tempDir?: string } {
+  const wanted = args['kubeconfig-out'];
+  if (wanted !== undefined && wanted !== '') {
+    writeFileSync(wanted, api.kubeconfigYaml, { mode: 0o600 });
+    return { path: wanted };
+  }
+  const tempDir = mkdtempSync(join(tmpdir(), 'kubecache-demo-'));
+  const path = join(tempDir, 'kubeconfig');
+  writeFileSync(path, api.kubeconfigYaml, { mode: 0o600 });
+  return { path, tempDir };
+}
+
+let tempDir: string | undefined;
 if (args.watch) {
   // Listen before announcing, so a Ctrl-C right after the message is not lost.
   const interrupted = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  if (server !== undefined) {
+    const written = writeKubeconfig(server);
+    tempDir = written.tempDir;
+    console.log(`Kubeconfig of the embedded API server: ${written.path}`);
+    console.log(`  try: kubectl --kubeconfig ${written.path} get deploy -w`);
+  }
   console.log('Watching deployments; press Ctrl-C to stop.');
   await interrupted;
 }
@@ -141,4 +172,5 @@ if (args.watch) {
 stop.abort();
 await factory.shutdown();
 await server?.close();
+if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
 console.log('Done.');

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 const NODE = 'node_modules/.bin/node';
@@ -79,4 +82,57 @@ describe('examples/deployment-informer.ts (npm start)', () => {
     assert.ok(run.stdout.includes('Deployment DELETED: default/demo'));
     assert.ok(run.stdout.trimEnd().endsWith('Done.'));
   });
+
+  it('--watch writes a kubeconfig to a temporary directory, prints it and removes it on exit', async () => {
+    let path: string | undefined;
+    let existed = false;
+    const run = await runDemo(['--watch'], (line, kill) => {
+      const m = /^Kubeconfig of the embedded API server: (.+)$/.exec(line);
+      if (m !== null) path = m[1];
+      if (line.startsWith('Watching deployments')) {
+        existed = path !== undefined && existsSync(path);
+        kill('SIGINT');
+      }
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(path !== undefined, run.stdout);
+    assert.ok(existed, 'the kubeconfig exists while watching');
+    assert.ok(run.stdout.includes(`  try: kubectl --kubeconfig ${path} get deploy -w`), run.stdout);
+    assert.equal(existsSync(path), false, 'the temporary kubeconfig is removed on exit');
+  });
+
+  it('--watch --kubeconfig-out: kubectl scales a deployment and the demo prints the update', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubecache-demo-test-'));
+    const out = join(dir, 'kubeconfig');
+    try {
+      let scaled: Promise<string> | undefined;
+      const run = await runDemo(['--watch', '--kubeconfig-out', out], (line, kill) => {
+        if (line.startsWith('Watching deployments')) {
+          scaled = kubectl(out, ['-n', 'default', 'scale', 'deployment', 'nginx', '--replicas=5']);
+          scaled.catch(() => kill('SIGINT'));
+        }
+        if (line.startsWith('Deployment UPDATED: default/nginx')) kill('SIGINT');
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal((await scaled)?.trim(), 'deployment.apps/nginx scaled');
+      assert.ok(
+        run.stdout.includes('Deployment UPDATED: default/nginx (replicas 2 -> 5)'),
+        run.stdout,
+      );
+      assert.ok(run.stdout.includes(`Kubeconfig of the embedded API server: ${out}`), run.stdout);
+      // A path the user chose is the user's: it stays.
+      assert.match(readFileSync(out, 'utf8'), /server: http:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+function kubectl(kubeconfig: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], (err, stdout, stderr) => {
+      if (err !== null) reject(new Error(`${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}

@@ -8,7 +8,7 @@
  */
 import type { KubeObject } from '@kubecache/cache';
 import type { PrinterColumn, ResourceInfo, ResourceRegistry } from './resources.js';
-import { ALL_VERBS, groupResourceKey } from './resources.js';
+import { CUSTOM_RESOURCE_VERBS, groupResourceKey } from './resources.js';
 import { invalid } from './status.js';
 import { nowTimestamp } from './storage.js';
 import type { Storage, StoredObject } from './storage.js';
@@ -23,12 +23,16 @@ interface CrdNames {
   kind?: string;
   listKind?: string;
   shortNames?: string[];
+  categories?: string[];
 }
 interface CrdVersion {
   name?: string;
   served?: boolean;
   storage?: boolean;
-  subresources?: { status?: unknown; scale?: unknown };
+  subresources?: {
+    status?: unknown;
+    scale?: { specReplicasPath?: string; statusReplicasPath?: string; labelSelectorPath?: string };
+  };
   additionalPrinterColumns?: PrinterColumn[];
 }
 interface CrdSpec {
@@ -126,11 +130,14 @@ export function crdResources(obj: KubeObject): ResourceInfo[] {
   const spec = specOf(obj);
   const names = spec.names ?? {};
   const kind = names.kind ?? '';
+  const storage = (spec.versions ?? []).find((v) => v.storage === true)?.name;
   return (spec.versions ?? [])
     .filter((v) => v.served !== false && typeof v.name === 'string')
     .map((v) => {
       const subresources: string[] = [];
       if (v.subresources?.status !== undefined) subresources.push('status');
+      const scale = v.subresources?.scale;
+      if (scale !== undefined && scale !== null) subresources.push('scale');
       return {
         group: spec.group ?? '',
         version: v.name!,
@@ -140,10 +147,23 @@ export function crdResources(obj: KubeObject): ResourceInfo[] {
         listKind: names.listKind ?? `${kind}List`,
         namespaced: spec.scope !== 'Cluster',
         shortNames: names.shortNames ?? [],
-        verbs: ALL_VERBS,
+        verbs: CUSTOM_RESOURCE_VERBS,
         custom: true,
         subresources,
         printerColumns: v.additionalPrinterColumns ?? [],
+        categories: names.categories ?? [],
+        storageVersion: { group: spec.group ?? '', version: storage ?? v.name!, kind },
+        ...(scale !== undefined && scale !== null
+          ? {
+              scale: {
+                specReplicasPath: scale.specReplicasPath ?? '.spec.replicas',
+                statusReplicasPath: scale.statusReplicasPath ?? '.status.replicas',
+                ...(scale.labelSelectorPath !== undefined
+                  ? { labelSelectorPath: scale.labelSelectorPath }
+                  : {}),
+              },
+            }
+          : {}),
       };
     });
 }

@@ -16,6 +16,7 @@ import { prepareCreate } from './crd.js';
 import { deleteOptions } from './deletion.js';
 import type { DeleteOptions } from './deletion.js';
 import { itemJson, objectBody } from './encoding.js';
+import { validateFields } from './field-validation.js';
 import { clientGone } from './freshness.js';
 import { APPLY_PATCH_CONTENT_TYPE, patchStored, patchTypeOf, serverSideApply } from './patching.js';
 import { checkPatchContentType } from './media.js';
@@ -75,6 +76,7 @@ export async function serveCreate(ctx: ServerContext, r: ResourceRequest): Promi
   ctx.stats.writes++;
   checkNamespaceExists(ctx, info, namespace);
   if (info.namespaced && namespace === undefined) throw methodNotAllowed();
+  validateFields(ctx, info, r.query, r.res, body);
   prepareCreate(info, body);
   const created = ctx.db.create(info, body, { namespace, dryRun: r.dryRun });
   sendObject(r, 201, created);
@@ -86,6 +88,7 @@ export async function serveUpdate(ctx: ServerContext, r: ResourceRequest): Promi
   if (name === undefined) throw methodNotAllowed();
   const body = await readObject(r.req, ctx.maxBodyBytes, expectedKind(r));
   ctx.stats.writes++;
+  validateFields(ctx, info, r.query, r.res, body);
   const updated = ctx.db.update(info, body, {
     namespace,
     name,
@@ -112,6 +115,7 @@ export async function servePatch(ctx: ServerContext, r: ResourceRequest): Promis
   }
   const type = patchTypeOf(contentType, info);
   const patch = parseBody(text, false);
+  if (type !== 'json') validateFields(ctx, info, r.query, r.res, patch, true);
   const result = patchStored(ctx.db, info, namespace, name, patch, type, sub, r.dryRun);
   sendObject(r, 200, result);
 }

@@ -1,19 +1,22 @@
 /**
  * Discovery: the unversioned GET endpoints a client reads before it touches a resource —
  * `/version`, the health probes, `/api`, `/apis`, `/apis/{group}` and the resource lists of
- * `/api/v1` and `/apis/{group}/{version}` (kinds, scope, verbs, short names, subresources) — and,
- * through `openapi.ts`, the OpenAPI v3 documents.
+ * `/api/v1` and `/apis/{group}/{version}` (kinds, scope, verbs, short names, categories,
+ * storage version hashes, subresources) — and, through `openapi.ts`, the OpenAPI v2 and v3
+ * documents.
  *
  * Separate because these documents describe the {@link ResourceRegistry} rather than any object,
  * and change only when a CRD does. Aggregated discovery is not offered: clients fall back to these
  * legacy documents, as they do against older servers.
  */
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ServerContext } from './context.js';
 import { serveOpenApi } from './openapi.js';
 import type { ResourceInfo, ResourceRegistry } from './resources.js';
 import { apiVersionOf } from './resources.js';
 import { sendJson } from './response.js';
+import { subresourceDoc } from './subresources.js';
 
 /** What `/version` reports. */
 const SERVER_VERSION = {
@@ -35,7 +38,25 @@ function groupDoc(name: string, versions: string[]): Record<string, unknown> {
   return { name, versions: docs, preferredVersion: docs[0] };
 }
 
-/** The `APIResourceList` entries of one resource: itself, then one per subresource. */
+/**
+ * `storageVersionHash` as the real server computes it: the first 8 bytes of the SHA-256 of
+ * `group/version/kind` of the version objects are stored as, in base64. Clients (the storage
+ * version migrator, kubectl's discovery cache) compare it to notice a storage version change.
+ */
+export function storageVersionHash(gvk: {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+}): string {
+  const digest = createHash('sha256').update(`${gvk.group}/${gvk.version}/${gvk.kind}`).digest();
+  return digest.subarray(0, 8).toString('base64');
+}
+
+/**
+ * The `APIResourceList` entries of one resource: itself, then one per subresource (kind, group,
+ * version and verbs of each as the real server lists them, `subresources.ts`), keys in the real
+ * server's order.
+ */
 function resourceDocs(info: ResourceInfo): Record<string, unknown>[] {
   const doc: Record<string, unknown> = {
     name: info.resource,
@@ -45,15 +66,22 @@ function resourceDocs(info: ResourceInfo): Record<string, unknown>[] {
     verbs: info.verbs,
   };
   if (info.shortNames.length > 0) doc['shortNames'] = info.shortNames;
-  if (info.custom) doc['categories'] = ['all'];
+  if (info.categories !== undefined && info.categories.length > 0)
+    doc['categories'] = info.categories;
+  // Resources that can be listed are stored, and have a storage version (bindings have none).
+  if (info.verbs.includes('list')) {
+    doc['storageVersionHash'] = storageVersionHash(info.storageVersion ?? info);
+  }
   const docs = [doc];
   for (const sub of info.subresources) {
+    const subDoc = subresourceDoc(info, sub);
     docs.push({
       name: `${info.resource}/${sub}`,
       singularName: '',
       namespaced: info.namespaced,
-      kind: info.kind,
-      verbs: ['get', 'patch', 'update'],
+      ...(subDoc.group !== undefined ? { group: subDoc.group, version: subDoc.version } : {}),
+      kind: subDoc.kind,
+      verbs: subDoc.verbs,
     });
   }
   return docs;
@@ -91,7 +119,14 @@ function serveResourceList(
 ): boolean {
   const infos = registry.forGroupVersion(gv.group, gv.version);
   if (infos.length === 0) return false;
-  const resources = infos.flatMap(resourceDocs);
+  // Built-ins sorted by name (subresources after their resource); a CRD's resource, then its
+  // status and scale: as the real server lists them.
+  const custom = infos.filter((i) => i.custom).flatMap(resourceDocs);
+  const builtins = infos
+    .filter((i) => !i.custom)
+    .flatMap(resourceDocs)
+    .sort((a, b) => (String(a['name']) < String(b['name']) ? -1 : 1));
+  const resources = [...builtins, ...custom];
   sendJson(
     res,
     200,
@@ -124,8 +159,8 @@ export function serveDiscovery(
     res.end('ok');
     return true;
   }
-  if (path === '/openapi/v3' || path.startsWith('/openapi/v3/')) {
-    return serveOpenApi(res, path, ctx.registry, ctx.db.resourceVersion, SERVER_VERSION.gitVersion);
+  if (path === '/openapi/v2' || path === '/openapi/v3' || path.startsWith('/openapi/v3/')) {
+    return serveOpenApi(ctx, res, path, res.req.headers.accept);
   }
   if (path === '/api') {
     const cidrs = [{ clientCIDR: '0.0.0.0/0', serverAddress: ctx.serverAddress }];

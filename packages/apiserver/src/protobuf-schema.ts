@@ -1,7 +1,7 @@
 /**
  * The subset of the Kubernetes protobuf schema the server decodes request bodies with: the kinds
- * kubectl's typed commands send (`create namespace|configmap|secret|deployment|job`, `run`,
- * `scale`, leases of leader election, DeleteOptions) and what their fields nest.
+ * kubectl's typed commands send (`create namespace|configmap|secret|deployment|job|token`, `run`,
+ * `scale`, `drain`'s evictions, leases of leader election, DeleteOptions) and what their fields nest.
  *
  * Written here as a table rather than `.proto` text because each field carries two facts the
  * wire format has lost and the JSON the server stores needs back (`protobuf.ts` uses them):
@@ -456,6 +456,24 @@ const MESSAGES: Readonly<Record<string, MessageSpec>> = {
   Scale: { metadata: meta, spec: '2 ScaleSpec', status: '3 ScaleStatus' },
   ScaleSpec: { replicas: '1 int32' },
   ScaleStatus: { replicas: '1 int32 !', selector: '2 string' },
+
+  // Subresource bodies: core/v1 Binding, policy/v1 Eviction, authentication.k8s.io/v1
+  // TokenRequest (what `kubectl create token` sends).
+  Binding: { metadata: meta, target: '2 ObjectReference' },
+  Eviction: { metadata: meta, deleteOptions: '2 DeleteOptions' },
+  TokenRequest: { metadata: meta, spec: '2 TokenRequestSpec', status: '3 TokenRequestStatus' },
+  TokenRequestSpec: {
+    audiences: '1 string*',
+    expirationSeconds: '4 int64 !',
+    boundObjectRef: '3 BoundObjectReference',
+  },
+  BoundObjectReference: {
+    kind: '1 string',
+    apiVersion: '2 string',
+    name: '3 string',
+    uid: '4 string',
+  },
+  TokenRequestStatus: { token: '1 string', expirationTimestamp: '2 Time' },
 };
 
 /** The top-level kinds a protobuf body may carry, by `apiVersion/kind`, to their message. */
@@ -470,6 +488,10 @@ const KINDS: Readonly<Record<string, string>> = {
   'batch/v1/Job': 'Job',
   'coordination.k8s.io/v1/Lease': 'Lease',
   'autoscaling/v1/Scale': 'Scale',
+  'v1/Binding': 'Binding',
+  'policy/v1/Eviction': 'Eviction',
+  'policy/v1beta1/Eviction': 'Eviction',
+  'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
 };
 
 /** How a decoded field becomes JSON (parsed from its spec). */

@@ -24,8 +24,31 @@ export interface ResourceInfo {
   readonly verbs: readonly string[];
   /** True for resources defined by a CustomResourceDefinition (served as unstructured JSON). */
   readonly custom: boolean;
-  /** Subresources served (`status`; the scale subresource is not modelled). */
+  /**
+   * Subresources listed in discovery and routed (`status`, `scale`, `log`…); what each one is
+   * and how it is served is in `subresources.ts`.
+   */
   readonly subresources: readonly string[];
+  /**
+   * Where a custom resource's `scale` subresource reads and writes (its CRD's
+   * `subresources.scale`): dotted paths such as `.spec.replicas`.
+   */
+  readonly scale?: {
+    readonly specReplicasPath: string;
+    readonly statusReplicasPath: string;
+    readonly labelSelectorPath?: string;
+  };
+  /** Discovery categories (`all` makes `kubectl get all` list the resource). */
+  readonly categories?: readonly string[];
+  /**
+   * The group/version/kind objects are stored as, whose hash discovery reports as
+   * `storageVersionHash`; default: the resource's own.
+   */
+  readonly storageVersion?: {
+    readonly group: string;
+    readonly version: string;
+    readonly kind: string;
+  };
   /** The CRD's additionalPrinterColumns, used for kubectl's Table output. */
   readonly printerColumns?: readonly PrinterColumn[];
 }
@@ -58,6 +81,18 @@ export const ALL_VERBS: readonly string[] = [
   'watch',
 ];
 
+/** The verbs of a custom resource, in the order the real CRD handler lists them. */
+export const CUSTOM_RESOURCE_VERBS: readonly string[] = [
+  'delete',
+  'deletecollection',
+  'get',
+  'list',
+  'patch',
+  'create',
+  'update',
+  'watch',
+];
+
 /** `apiVersion` of a resource: `v1` for the core group, `group/version` otherwise. */
 export function apiVersionOf(info: { group: string; version: string }): string {
   return info.group === '' ? info.version : `${info.group}/${info.version}`;
@@ -68,6 +103,13 @@ export function groupResourceKey(group: string, resource: string): string {
   return group === '' ? resource : `${resource}.${group}`;
 }
 
+/** What a real v1.23 server's discovery says of a built-in resource besides its names. */
+interface BuiltinExtras {
+  readonly categories?: readonly string[];
+  readonly storageVersion?: ResourceInfo['storageVersion'];
+  readonly verbs?: readonly string[];
+}
+
 function builtin(
   group: string,
   version: string,
@@ -76,8 +118,10 @@ function builtin(
   namespaced: boolean,
   shortNames: readonly string[] = [],
   subresources: readonly string[] = [],
+  extras: BuiltinExtras = {},
 ): ResourceInfo {
   return {
+    ...extras,
     group,
     version,
     resource,
@@ -88,13 +132,29 @@ function builtin(
     shortNames,
     // Namespaces are deleted one by one (their registry has no deletecollection).
     verbs:
-      group === '' && resource === 'namespaces'
+      extras.verbs ??
+      (group === '' && resource === 'namespaces'
         ? ALL_VERBS.filter((v) => v !== 'deletecollection')
-        : ALL_VERBS,
+        : ALL_VERBS),
     custom: false,
     subresources,
   };
 }
+
+/** The `all` category: what `kubectl get all` lists. */
+const ALL: BuiltinExtras = { categories: ['all'] };
+
+const POD_SUBRESOURCES: readonly string[] = [
+  'attach',
+  'binding',
+  'ephemeralcontainers',
+  'eviction',
+  'exec',
+  'log',
+  'portforward',
+  'proxy',
+  'status',
+];
 
 /** The built-in resources served out of the box.
  *
@@ -104,21 +164,27 @@ function builtin(
  * ```
  */
 export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
-  builtin('', 'v1', 'namespaces', 'Namespace', false, ['ns'], ['status']),
+  // Subresources and categories as a real v1.23 server lists them (see `subresources.ts`).
+  builtin('', 'v1', 'bindings', 'Binding', true, [], [], { verbs: ['create'] }),
+  builtin('', 'v1', 'namespaces', 'Namespace', false, ['ns'], ['finalize', 'status']),
   builtin('', 'v1', 'configmaps', 'ConfigMap', true, ['cm']),
   builtin('', 'v1', 'secrets', 'Secret', true),
-  builtin('', 'v1', 'pods', 'Pod', true, ['po'], ['status']),
-  builtin('', 'v1', 'services', 'Service', true, ['svc'], ['status']),
+  builtin('', 'v1', 'pods', 'Pod', true, ['po'], POD_SUBRESOURCES, ALL),
+  builtin('', 'v1', 'services', 'Service', true, ['svc'], ['proxy', 'status'], ALL),
   builtin('', 'v1', 'events', 'Event', true, ['ev']),
-  builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa']),
-  builtin('', 'v1', 'nodes', 'Node', false, ['no'], ['status']),
-  builtin('apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['status']),
-  builtin('apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], ['status']),
-  builtin('apps', 'v1', 'statefulsets', 'StatefulSet', true, ['sts'], ['status']),
-  builtin('apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], ['status']),
-  builtin('batch', 'v1', 'jobs', 'Job', true, [], ['status']),
+  builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa'], ['token']),
+  builtin('', 'v1', 'nodes', 'Node', false, ['no'], ['proxy', 'status']),
+  builtin('apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['scale', 'status'], ALL),
+  builtin('apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], ['scale', 'status'], ALL),
+  builtin('apps', 'v1', 'statefulsets', 'StatefulSet', true, ['sts'], ['scale', 'status'], ALL),
+  builtin('apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], ['status'], ALL),
+  builtin('batch', 'v1', 'jobs', 'Job', true, [], ['status'], ALL),
   builtin('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
-  builtin('events.k8s.io', 'v1', 'events', 'Event', true, ['ev']),
+  // events.k8s.io Events are stored as core v1 Events (one storage, two APIs).
+  builtin('events.k8s.io', 'v1', 'events', 'Event', true, ['ev'], [], {
+    storageVersion: { group: '', version: 'v1', kind: 'Event' },
+  }),
+  // v1.23 still stores CRDs as v1beta1.
   builtin(
     'apiextensions.k8s.io',
     'v1',
@@ -127,6 +193,14 @@ export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
     false,
     ['crd', 'crds'],
     ['status'],
+    {
+      categories: ['api-extensions'],
+      storageVersion: {
+        group: 'apiextensions.k8s.io',
+        version: 'v1beta1',
+        kind: 'CustomResourceDefinition',
+      },
+    },
   ),
 ];
 

@@ -5,8 +5,9 @@
  * `/api/{v}` or `/apis/{g}/{v}`, then an optional legacy `watch/`, `namespaces/{ns}/`, the
  * resource, a name and a subresource — resolved against the {@link ResourceRegistry} into a
  * {@link Route}. The method then picks the handler: GET is a WATCH (`watch-request.ts`), a LIST
- * (`list.ts`) or a get; POST, PUT, PATCH and DELETE are the object handlers (`crud.ts`). This is
- * the one file to read to find where a request is handled.
+ * (`list.ts`) or a get; POST, PUT, PATCH and DELETE are the object handlers (`crud.ts`).
+ * Subresources other than `status` (and the create-only `bindings`) go to `subresources.ts` first.
+ * This is the one file to read to find where a request is handled.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiStatusError } from '@kubecache/cache';
@@ -19,6 +20,7 @@ import type { OutputMedia } from './media.js';
 import { parseListQuery } from './query.js';
 import type { ResourceInfo, ResourceRegistry } from './resources.js';
 import { badRequest, methodNotAllowed, statusError } from './status.js';
+import { serveSubresource } from './subresources.js';
 import type { Representation } from './watch.js';
 import { serveWatch } from './watch-request.js';
 
@@ -101,7 +103,8 @@ export function resolveRoute(
     namespace = rest[1];
     rest = rest.slice(2);
   }
-  if (rest.length === 0 || rest.length > 3) return undefined;
+  // `…/{name}/proxy/{path…}` proxies a path; nothing else goes deeper than a subresource.
+  if (rest.length === 0 || (rest.length > 3 && rest[2] !== 'proxy')) return undefined;
   const info = registry.get(group, version, rest[0]!);
   if (info === undefined) return undefined;
   if (!info.namespaced && namespace !== undefined) return undefined;
@@ -171,6 +174,7 @@ export async function routeRequest(
   const parts = pathSegments(req, path);
   if (method === 'GET' && serveDiscovery(ctx, res, path, parts)) return;
   const r = resourceRequest(ctx, req, res, path, query, parts, watch);
+  if (await serveSubresource(ctx, r, method)) return;
   switch (method) {
     case 'GET':
       return serveRead(ctx, r);

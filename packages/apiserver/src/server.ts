@@ -8,7 +8,9 @@
  * | --------------------- | ------------------------------------------------------------------ |
  * | `request.ts`          | every request's entry: counters, auth, injected faults, errors     |
  * | `routing.ts`          | URL → {@link Route}, and method → handler                          |
- * | `discovery.ts`        | `/version`, health, `/api`, `/apis…` (`openapi.ts`: OpenAPI v3)    |
+ * | `discovery.ts`        | `/version`, health, `/api`, `/apis…` (`openapi.ts`: OpenAPI v2/v3) |
+ * | `subresources.ts`     | scale and the other subresources (and the modules serving them)    |
+ * | `field-validation.ts` | `fieldValidation`: unknown fields against the OpenAPI schemas      |
  * | `crud.ts`             | get, create, update, patch, delete, deletecollection               |
  * | `list.ts`             | LIST, streamed from cached bytes                                   |
  * | `watch-request.ts`    | WATCH requests: parameters, initial events, history replay         |

@@ -118,6 +118,7 @@ export function methodNotAllowed(): ApiStatusError {
     405,
     'MethodNotAllowed',
     'the server does not allow this method on the requested resource',
+    {},
   );
 }
 

@@ -805,6 +805,228 @@ const SCENARIOS: Record<string, Scenario> = {
     },
   },
 
+  scale: {
+    description:
+      'The autoscaling/v1 scale subresource of Deployments, StatefulSets and ReplicaSets: GET, PUT ' +
+      '(unconditional, stale resourceVersion, name mismatch, negative replicas, no-op), PATCH ' +
+      '(merge, JSON, strategic, stale resourceVersion, dry run), 404s for a missing parent, 405s, ' +
+      'status.selector from matchExpressions, status.replicas from the parent, and the MODIFIED ' +
+      'events a watch on the parent sees.',
+    async run(r) {
+      const DEP = '/apis/apps/v1/namespaces/golden-scale/deployments';
+      const STS = '/apis/apps/v1/namespaces/golden-scale/statefulsets';
+      const RS = '/apis/apps/v1/namespaces/golden-scale/replicasets';
+      const JSONPATCH = 'application/json-patch+json';
+      const SMP = 'application/strategic-merge-patch+json';
+      const scale = (name: string, replicas: number, rv?: string) => ({
+        apiVersion: 'autoscaling/v1',
+        kind: 'Scale',
+        metadata: { name, namespace: 'golden-scale', ...(rv ? { resourceVersion: rv } : {}) },
+        spec: { replicas },
+      });
+      await r.req('POST', '/api/v1/namespaces', { body: ns('golden-scale') });
+      const created = await r.req<Obj>('POST', DEP, { body: deployment('web') });
+      const rv0 = created.metadata.resourceVersion;
+      await r.watch('deps', `${DEP}?watch=true&resourceVersion=${rv0}`);
+      await r.req('GET', `${DEP}/web/scale`);
+      await r.req('PUT', `${DEP}/web/scale`, { body: scale('web', 3), note: 'unconditional' });
+      await r.req('PUT', `${DEP}/web/scale`, { body: scale('web', 4, rv0), note: 'stale RV' });
+      await r.req('PUT', `${DEP}/web/scale`, { body: scale('other', 4), note: 'name mismatch' });
+      await r.req('PUT', `${DEP}/web/scale`, { body: scale('web', -1), note: 'negative' });
+      await r.req('PUT', `${DEP}/web/scale`, { body: scale('web', 3), note: 'no-op' });
+      await r.req('PATCH', `${DEP}/web/scale`, {
+        body: { spec: { replicas: 5 } },
+        contentType: MERGE,
+      });
+      await r.req('PATCH', `${DEP}/web/scale`, {
+        body: [{ op: 'replace', path: '/spec/replicas', value: 4 }],
+        contentType: JSONPATCH,
+      });
+      await r.req('PATCH', `${DEP}/web/scale`, {
+        body: { spec: { replicas: 0 }, status: { replicas: 7 } },
+        contentType: SMP,
+        note: 'zero replicas: spec {}; status in the patch is ignored',
+      });
+      await r.req('PATCH', `${DEP}/web/scale`, {
+        body: { metadata: { resourceVersion: rv0 }, spec: { replicas: 2 } },
+        contentType: MERGE,
+        note: 'stale RV in a patch',
+      });
+      await r.req('PATCH', `${DEP}/web/scale?dryRun=All`, {
+        body: { spec: { replicas: 9 } },
+        contentType: MERGE,
+      });
+      await r.req('GET', `${DEP}/web`);
+      await r.collect('deps', { count: 3, close: true });
+      await r.req('GET', `${DEP}/nope/scale`);
+      await r.req('PUT', `${DEP}/nope/scale`, { body: scale('nope', 1) });
+      await r.req('PATCH', `${DEP}/nope/scale`, {
+        body: { spec: { replicas: 1 } },
+        contentType: MERGE,
+      });
+      await r.req('DELETE', `${DEP}/web/scale`);
+      await r.req('POST', `${DEP}/web/scale`, { body: scale('web', 1) });
+      const sts = {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db' },
+        spec: {
+          replicas: 2,
+          selector: {
+            matchLabels: { app: 'db' },
+            matchExpressions: [
+              { key: 'tier', operator: 'In', values: ['web', 'api'] },
+              { key: 'canary', operator: 'DoesNotExist' },
+            ],
+          },
+          template: {
+            ...deployment('db').spec.template,
+            metadata: { creationTimestamp: null, labels: { app: 'db', tier: 'web' } },
+          },
+          serviceName: 'db',
+          podManagementPolicy: 'OrderedReady',
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+          revisionHistoryLimit: 10,
+        },
+        status: { replicas: 0, availableReplicas: 0 },
+      };
+      await r.req('POST', STS, { body: sts });
+      await r.req('GET', `${STS}/db/scale`);
+      await r.req('PATCH', `${STS}/db/scale`, {
+        body: { spec: { replicas: 3 } },
+        contentType: MERGE,
+      });
+      const rs = {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'rs' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'rs' } },
+          template: deployment('rs').spec.template,
+        },
+        status: { replicas: 0 },
+      };
+      const rsCreated = await r.req<Obj>('POST', RS, { body: rs });
+      await r.req('PUT', `${RS}/rs/status`, {
+        body: { ...rs, metadata: rsCreated.metadata, status: { replicas: 2, readyReplicas: 1 } },
+        note: 'status.replicas set as a controller would',
+      });
+      await r.req('GET', `${RS}/rs/scale`);
+      await r.req('PUT', `${RS}/rs/scale`, { body: scale('rs', 5) });
+    },
+  },
+
+  subresources: {
+    description:
+      'The other subresources listed in discovery, with no kubelet and no endpoints controller: ' +
+      'pods/log (204 for a pod on no node), exec/attach/portforward/proxy errors, nodes/proxy and ' +
+      'services/proxy errors, pods/binding and bindings, pods/eviction (graceful for a bound pod, ' +
+      'with deleteOptions), pods/ephemeralcontainers GET, serviceaccounts/token errors, ' +
+      'namespaces/finalize, and 405 for methods a subresource does not take.',
+    async run(r) {
+      const NS = '/api/v1/namespaces/golden-subres';
+      const PODS = `${NS}/pods`;
+      const NODE = 'golden-subres-node';
+      const binding = (pod: string, node: string) => ({
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: pod },
+        target: { apiVersion: 'v1', kind: 'Node', name: node },
+      });
+      await r.req('POST', '/api/v1/namespaces', { body: ns('golden-subres') });
+      // Token requests first: their message's "10 minutes" must not look like a known RV.
+      await r.req('POST', `${NS}/serviceaccounts`, {
+        body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa1' } },
+      });
+      const token = (expirationSeconds: number) => ({
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { audiences: ['golden'], expirationSeconds },
+      });
+      await r.req('POST', `${NS}/serviceaccounts/sa1/token`, {
+        body: token(3600),
+        embeddedDiffers: 'the token itself is a fresh signed JWT on each side',
+      });
+      await r.req('POST', `${NS}/serviceaccounts/sa1/token`, { body: token(60) });
+      await r.req('POST', `${NS}/serviceaccounts/nope/token`, { body: token(3600) });
+      await r.req('GET', `${NS}/serviceaccounts/sa1/token`);
+      await r.req('POST', PODS, { body: pod('p1') });
+      await r.req('POST', PODS, { body: pod('p2', NODE) });
+      await r.req('GET', `${PODS}/p1/log`, { note: 'no node: no log yet' });
+      await r.req('GET', `${PODS}/p1/log?container=x`);
+      await r.req('GET', `${PODS}/nope/log`);
+      await r.req('PUT', `${PODS}/p1/log`, { body: {} });
+      await r.req('GET', `${PODS}/p1/exec?command=ls&stdout=true`);
+      await r.req('POST', `${PODS}/p1/exec?command=ls&stdout=true`);
+      await r.req('GET', `${PODS}/p1/attach`);
+      await r.req('GET', `${PODS}/p1/portforward`);
+      await r.req('GET', `${PODS}/p1/proxy`, { note: 'no pod IP' });
+      await r.req('GET', `${PODS}/p2/log`, { note: 'the node does not exist' });
+      await r.req('GET', `${PODS}/p2/exec`);
+      await r.req('POST', '/api/v1/nodes', {
+        body: { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE } },
+        embeddedDiffers: 'the real server defaults a node status and adds a not-ready taint',
+      });
+      await r.req('GET', `${PODS}/p2/log`, { note: 'a node without addresses' });
+      await r.req('GET', `${PODS}/p2/attach`);
+      await r.req('GET', `/api/v1/nodes/${NODE}/proxy`);
+      await r.req('GET', `/api/v1/nodes/${NODE}/proxy/metrics`);
+      await r.req('GET', `/api/v1/nodes/nope/proxy`);
+      await r.req('POST', `${NS}/services`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 's1' },
+          spec: { ports: [{ port: 80 }] },
+        },
+        embeddedDiffers: 'the real server allocates a cluster IP and defaults the spec',
+      });
+      await r.req('GET', `${NS}/services/s1/proxy`, { note: 'no Endpoints' });
+      await r.req('GET', `${NS}/services/s1/proxy/healthz`);
+      await r.req('GET', `${PODS}/p1/binding`);
+      await r.req('POST', `${PODS}/p1/binding`, { body: binding('p1', NODE) });
+      await r.req('POST', `${PODS}/p1/binding`, { body: binding('p1', 'other') });
+      await r.req('POST', `${PODS}/nope/binding`, { body: binding('nope', NODE) });
+      await r.req('GET', `${PODS}/p1`);
+      await r.req('POST', PODS, { body: pod('p3') });
+      await r.req('POST', `${NS}/bindings`, { body: binding('p3', NODE) });
+      await r.req('GET', `${NS}/bindings`);
+      await r.req('GET', `${PODS}/p1/ephemeralcontainers`);
+      const eviction = (name: string, deleteOptions?: unknown) => ({
+        apiVersion: 'policy/v1',
+        kind: 'Eviction',
+        metadata: { name, namespace: 'golden-subres' },
+        ...(deleteOptions ? { deleteOptions } : {}),
+      });
+      await r.req('GET', `${PODS}/p1/eviction`);
+      await r.req('POST', `${PODS}/p1/eviction`, { body: eviction('other') });
+      await r.req('POST', `${PODS}/nope/eviction`, { body: eviction('nope') });
+      await r.req('POST', `${PODS}/p1/eviction`, { body: eviction('p1'), note: 'bound: graceful' });
+      await r.req('GET', `${PODS}/p1`);
+      await r.req('POST', `${PODS}/p3/eviction`, {
+        body: eviction('p3', { gracePeriodSeconds: 0 }),
+      });
+      await r.req('GET', `${PODS}/p3`);
+      await r.req('POST', '/api/v1/namespaces', { body: ns('golden-subres-fin') });
+      await r.req('PUT', '/api/v1/namespaces/golden-subres-fin/finalize', {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: 'golden-subres-fin', labels: { x: 'y' } },
+          spec: { finalizers: [] },
+          status: { phase: 'Terminating' },
+        },
+        note: 'finalize drops spec.finalizers, takes metadata, keeps the status',
+      });
+      await r.req('GET', '/api/v1/namespaces/golden-subres-fin/finalize');
+      await r.req('PATCH', '/api/v1/namespaces/golden-subres-fin/finalize', {
+        body: {},
+        contentType: MERGE,
+      });
+    },
+  },
+
   'rbac-forbidden': {
     description:
       'RBAC 403s for a user with no rights (Impersonate-User by the system:masters admin): the ' +
