@@ -20,6 +20,7 @@
  * canonical form, e.g. `0.5` → `500m`).
  */
 import type { KubeObject } from '@kubecache/cache';
+import { jsonEqual } from './equality.js';
 import type { ResourceInfo } from './resources.js';
 
 type Json = Record<string, unknown>;
@@ -39,6 +40,26 @@ function child(o: Json, key: string): Json {
 
 function setDefault(o: Json, key: string, value: unknown): void {
   if (o[key] === undefined || o[key] === null || o[key] === '') o[key] = value;
+}
+
+/**
+ * The object's own deep copy of `o.spec`, to default in place. A patched body shares every
+ * untouched subtree with the stored object (and an in-process caller's object shares its nested
+ * values with the caller), and neither may change: defaults write only to copies.
+ */
+function ownSpec(o: Json): Json {
+  const spec: Json = isObject(o['spec']) ? structuredClone(o['spec']) : {};
+  o['spec'] = spec;
+  return spec;
+}
+
+/** Sets one annotation on a copy of the annotations (see {@link ownSpec}). */
+function setAnnotation(o: Json, key: string, value: string): void {
+  const meta = child(o, 'metadata');
+  meta['annotations'] = {
+    ...(isObject(meta['annotations']) ? meta['annotations'] : {}),
+    [key]: value,
+  };
 }
 
 function objects(value: unknown): Json[] {
@@ -155,7 +176,7 @@ function defaultPodSpec(spec: Json): void {
 
 /** `SetDefaults_Pod`: requests default to limits, `enableServiceLinks` to true. */
 function defaultPod(o: Json): void {
-  const spec = child(o, 'spec');
+  const spec = ownSpec(o);
   for (const c of [...objects(spec['containers']), ...objects(spec['initContainers'])]) {
     const resources = c['resources'];
     if (!isObject(resources) || !isObject(resources['limits'])) continue;
@@ -244,33 +265,40 @@ export function podQosClass(spec: Json): 'Guaranteed' | 'Burstable' | 'BestEffor
 function defaultSecret(o: Json): void {
   const stringData = o['stringData'];
   if (isObject(stringData)) {
-    const data = child(o, 'data');
+    const data: Json = { ...(isObject(o['data']) ? o['data'] : {}) };
     for (const [k, v] of Object.entries(stringData)) {
       data[k] = Buffer.from(typeof v === 'string' ? v : '', 'utf8').toString('base64');
     }
+    o['data'] = data;
   }
   delete o['stringData'];
-  canonicalBase64(o['data']);
+  if (o['data'] !== undefined) o['data'] = canonicalBase64(o['data']);
   setDefault(o, 'type', 'Opaque');
 }
 
 /**
  * `[]byte` values are decoded and encoded again: a value that Go's decoder accepts in another
  * spelling (line breaks, non-zero padding bits) is stored in canonical base64; `null` is empty.
+ * Returns the map itself when nothing changes, else a copy.
  */
-function canonicalBase64(map: unknown): void {
-  if (!isObject(map)) return;
+function canonicalBase64(map: unknown): unknown {
+  if (!isObject(map)) return map;
+  let out: Json | undefined;
   for (const [k, v] of Object.entries(map)) {
-    map[k] = typeof v === 'string' ? Buffer.from(v, 'base64').toString('base64') : '';
+    const canonical = typeof v === 'string' ? Buffer.from(v, 'base64').toString('base64') : '';
+    if (canonical !== v) (out ??= { ...map })[k] = canonical;
   }
+  return out ?? map;
 }
 
 const DEFAULTERS: Readonly<Record<string, (o: Json) => void>> = {
   '/secrets': defaultSecret,
-  '/configmaps': (o) => canonicalBase64(o['binaryData']),
+  '/configmaps': (o) => {
+    if (o['binaryData'] !== undefined) o['binaryData'] = canonicalBase64(o['binaryData']);
+  },
   '/pods': defaultPod,
   'apps/deployments': (o) => {
-    const spec = child(o, 'spec');
+    const spec = ownSpec(o);
     setDefault(spec, 'replicas', 1);
     const strategy = child(spec, 'strategy');
     setDefault(strategy, 'type', 'RollingUpdate');
@@ -284,12 +312,12 @@ const DEFAULTERS: Readonly<Record<string, (o: Json) => void>> = {
     defaultTemplate(spec);
   },
   'apps/replicasets': (o) => {
-    const spec = child(o, 'spec');
+    const spec = ownSpec(o);
     setDefault(spec, 'replicas', 1);
     defaultTemplate(spec);
   },
   'apps/daemonsets': (o) => {
-    const spec = child(o, 'spec');
+    const spec = ownSpec(o);
     const strategy = child(spec, 'updateStrategy');
     setDefault(strategy, 'type', 'RollingUpdate');
     if (strategy['type'] === 'RollingUpdate') {
@@ -301,7 +329,7 @@ const DEFAULTERS: Readonly<Record<string, (o: Json) => void>> = {
     defaultTemplate(spec);
   },
   'apps/statefulsets': (o) => {
-    const spec = child(o, 'spec');
+    const spec = ownSpec(o);
     setDefault(spec, 'replicas', 1);
     // A string field without omitempty: Go always encodes it.
     if (typeof spec['serviceName'] !== 'string') spec['serviceName'] = '';
@@ -317,37 +345,48 @@ const DEFAULTERS: Readonly<Record<string, (o: Json) => void>> = {
 
 /**
  * Applies the real server's defaults to a create or update body, in place.
- *
- * @example
- * ```ts
- * import { BUILTIN_RESOURCES } from '@kubecache/apiserver';
- * const secrets = BUILTIN_RESOURCES.find((r) => r.resource === 'secrets')!;
- * const secret = { metadata: { name: 's' }, stringData: { password: 'hunter2' } };
- * applyDefaults(secrets, secret);
- * // secret is now { metadata: …, data: { password: 'aHVudGVyMg==' }, type: 'Opaque' }
- * ```
  */
 export function applyDefaults(info: ResourceInfo, obj: KubeObject): void {
   if (info.custom) return;
   DEFAULTERS[`${info.group}/${info.resource}`]?.(obj as unknown as Json);
 }
 
+/** Where a DaemonSet keeps its template generation in apps/v1 (`spec.templateGeneration` inside). */
+const TEMPLATE_GENERATION = 'deprecated.daemonset.template.generation';
+
+function isDaemonSets(info: ResourceInfo): boolean {
+  return info.group === 'apps' && info.resource === 'daemonsets';
+}
+
 /**
- * The status a registry strategy gives a new object (`PrepareForCreate`): a pod is `Pending`
- * with its QoS class; apps workloads start from Go's zero status (whose non-omitempty counters
- * encode as 0). `keepStatus` (the in-process helpers' test-setup convenience) keeps a status
- * the caller wrote and only fills one that is missing.
+ * What a registry strategy sets on a new object (`PrepareForCreate`): a pod is `Pending` with its
+ * QoS class; apps workloads start from Go's zero status (whose non-omitempty counters encode as
+ * 0); a DaemonSet's template generation is 1. `keepStatus` (the in-process helpers' test-setup
+ * convenience) keeps a status the caller wrote and only fills one that is missing.
  */
-export function prepareStatusForCreate(
-  info: ResourceInfo,
-  obj: KubeObject,
-  keepStatus: boolean,
-): void {
+export function prepareForCreate(info: ResourceInfo, obj: KubeObject, keepStatus: boolean): void {
   if (info.custom) return;
   const o = obj as unknown as Json;
+  if (isDaemonSets(info)) setAnnotation(o, TEMPLATE_GENERATION, '1');
   if (keepStatus && isObject(o['status']) && Object.keys(o['status']).length > 0) return;
   const status = INITIAL_STATUS[`${info.group}/${info.resource}`];
   if (status !== undefined) o['status'] = status(o);
+}
+
+/**
+ * What a registry strategy carries over on update (`PrepareForUpdate`): a DaemonSet's template
+ * generation, bumped when its template changes.
+ */
+export function prepareForUpdate(info: ResourceInfo, obj: KubeObject, old: KubeObject): void {
+  if (!isDaemonSets(info)) return;
+  const o = obj as unknown as Json;
+  const before = (old as unknown as Json)['spec'];
+  const oldGeneration = Number(old.metadata?.annotations?.[TEMPLATE_GENERATION] ?? '0');
+  const changed = !jsonEqual(
+    isObject(before) ? before['template'] : undefined,
+    isObject(o['spec']) ? o['spec']['template'] : undefined,
+  );
+  setAnnotation(o, TEMPLATE_GENERATION, String(changed ? oldGeneration + 1 : oldGeneration));
 }
 
 const INITIAL_STATUS: Readonly<Record<string, (o: Json) => Json>> = {

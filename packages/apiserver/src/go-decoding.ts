@@ -114,14 +114,6 @@ function fieldError(
 /**
  * The 400 the real server answers when a Secret's or ConfigMap's typed fields do not decode, or
  * undefined. Fields are checked in the body's key order (Go reports the first error it met).
- *
- * @example
- * ```ts
- * import { BUILTIN_RESOURCES } from '@kubecache/apiserver';
- * const secrets = BUILTIN_RESOURCES.find((r) => r.resource === 'secrets')!;
- * decodingError(secrets, { metadata: { name: 's' }, data: { k: 'not base64!' } })?.message;
- * // 'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3'
- * ```
  */
 export function decodingError(info: ResourceInfo, obj: KubeObject): ApiStatusError | undefined {
   if (info.custom) return undefined;

@@ -12,7 +12,7 @@ import type { ApiStatusError, KubeObject } from '@kubecache/cache';
 import { finalizersForDeletion, gracePeriodOf, shiftTimestamp, timestampIn } from './deletion.js';
 import type { DeleteOptions } from './deletion.js';
 import { isNoopUpdate, jsonEqual } from './equality.js';
-import { applyDefaults, prepareStatusForCreate } from './defaults.js';
+import { applyDefaults, prepareForCreate, prepareForUpdate } from './defaults.js';
 import { decodingError } from './go-decoding.js';
 import { validateCreate, validateUpdate } from './validation.js';
 import {
@@ -566,7 +566,7 @@ export class Storage {
       meta.name = name;
     }
     // The registry's PrepareForCreate and Validate (validation.ts), before the 409 of storage.
-    prepareStatusForCreate(info, obj, options.keepStatus === true);
+    prepareForCreate(info, obj, options.keepStatus === true);
     const errors = validateCreate(info, obj);
     if (errors.length > 0) throw invalid(info.group, info.kind, meta.name ?? '', errors);
     meta.name ??= '';
@@ -703,6 +703,7 @@ export class Storage {
     next.apiVersion =
       next.apiVersion === undefined || next.apiVersion === '' ? old.apiVersion : next.apiVersion;
     if (options.subresource !== 'status') {
+      prepareForUpdate(info, next as KubeObject, current.obj);
       const errors = validateUpdate(info, next as KubeObject, current.obj);
       if (errors.length > 0) throw invalid(info.group, info.kind, name, errors);
     }

@@ -736,14 +736,6 @@ function isCoreKind(info: ResourceInfo): boolean {
 
 /**
  * The field errors of a create (empty when valid), after defaulting and name generation.
- *
- * @example
- * ```ts
- * import { BUILTIN_RESOURCES } from '@kubecache/apiserver';
- * const configmaps = BUILTIN_RESOURCES.find((r) => r.resource === 'configmaps')!;
- * validateCreate(configmaps, { metadata: { name: 'a', namespace: 'd' }, data: { '../x': '' } });
- * // [{ field: 'data[../x]', reason: 'FieldValueInvalid', message: 'Invalid value: "../x": a valid config key…' }, …]
- * ```
  */
 export function validateCreate(info: ResourceInfo, o: KubeObject): FieldError[] {
   const json = o as unknown as Json;
