@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { ApiServer } from '@kubecache/apiserver';
 import type { KubeObject } from '@kubecache/cache';
 import { ApiStatusError } from '@kubecache/cache';
-import { openWatch, setup } from './helpers.ts';
+import { MYAPP_CRD, openWatch, setup } from './helpers.ts';
 
 type Json = Record<string, unknown> & { metadata?: Record<string, unknown> };
 
@@ -449,6 +449,53 @@ describe('defaulting and validation through the server', () => {
         kind,
       );
     }
+  });
+
+  it('no new finalizers on an object being deleted', async () => {
+    const path = '/api/v1/namespaces/val/configmaps';
+    server.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'held', namespace: 'val', finalizers: ['example.com/a'] },
+    });
+    assert.equal((await send(server, 'DELETE', `${path}/held`)).status, 200);
+    const res = await send(
+      server,
+      'PATCH',
+      `${path}/held`,
+      { metadata: { finalizers: ['example.com/a', 'example.com/z', 'example.com/b'] } },
+      'application/merge-patch+json',
+    );
+    assert.equal(res.status, 422);
+    assert.equal(
+      res.body['message'],
+      'ConfigMap "held" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/b", "example.com/z"}',
+    );
+    assert.equal(causes(res.body).length, 2);
+  });
+
+  it('custom resources: metadata only, no core finalizer rule, three causes on update', async () => {
+    server.create(MYAPP_CRD);
+    const path = '/apis/my.domain/v1/namespaces/val/myapps';
+    const plain = await send(server, 'POST', path, {
+      apiVersion: 'my.domain/v1',
+      kind: 'MyApp',
+      metadata: { name: 'a', finalizers: ['plain'] },
+    });
+    assert.equal(plain.status, 201, 'a finalizer without a prefix is fine on a custom resource');
+    const res = await send(
+      server,
+      'PATCH',
+      `${path}/a`,
+      { metadata: { labels: { k: 'bad value' } } },
+      'application/merge-patch+json',
+    );
+    assert.equal(res.status, 422);
+    assert.match(
+      res.body['message'] as string,
+      /^MyApp\.my\.domain "a" is invalid: metadata\.labels: /,
+    );
+    assert.equal(causes(res.body).length, 3);
   });
 
   it('in-process helpers throw the same 422', () => {

@@ -196,15 +196,14 @@ function validateObjectMetaUpdate(meta: Json, old: Json, core: boolean): FieldEr
   const errs: FieldError[] = [];
   if (old['deletionTimestamp'] !== undefined) {
     const before = new Set(list(old['finalizers']).map(str));
-    for (const f of list(meta['finalizers']).map(str)) {
-      if (!before.has(f)) {
-        errs.push(
-          forbidden(
-            'metadata.finalizers',
-            `no new finalizers can be added if the object is being deleted, found new finalizer ${JSON.stringify(f)}`,
-          ),
-        );
-      }
+    const added = [...new Set(list(meta['finalizers']).map(str))].filter((f) => !before.has(f));
+    if (added.length > 0) {
+      errs.push(
+        forbidden(
+          'metadata.finalizers',
+          `no new finalizers can be added if the object is being deleted, found new finalizers ${goSyntax.stringList(added.sort()).goSyntax}`,
+        ),
+      );
     }
   }
   errs.push(...metaContentErrors(meta));
