@@ -155,6 +155,7 @@ function validateObjectMeta(
   namespaced: boolean,
   nameCheck: NameCheck,
   core: boolean,
+  old?: Json,
 ): FieldError[] {
   const errs: FieldError[] = [];
   const generateName = str(meta['generateName']);
@@ -173,18 +174,27 @@ function validateObjectMeta(
       for (const msg of nameIsDnsLabel(ns, false))
         errs.push(invalidValue('metadata.namespace', ns, msg));
   }
-  errs.push(...metaContentErrors(meta));
+  errs.push(...metaContentErrors(meta, old));
   errs.push(...validateFinalizers(meta['finalizers'], 'metadata.finalizers'));
   if (core) errs.push(...validateKubeFinalizers(meta['finalizers'], 'metadata.finalizers'));
   return errs;
 }
 
-/** Labels, annotations and owner references: checked on create and on every update pass. */
-function metaContentErrors(meta: Json): FieldError[] {
+/**
+ * Labels, annotations and owner references: checked on create and on every update pass. On an
+ * update, a map that is the stored object's own (a patch shares unchanged subtrees) is valid.
+ */
+function metaContentErrors(meta: Json, old?: Json): FieldError[] {
+  const same = (key: string) =>
+    old !== undefined && meta[key] !== undefined && meta[key] === old[key];
   return [
-    ...validateLabels(meta['labels'], 'metadata.labels'),
-    ...validateAnnotations(meta['annotations'], 'metadata.annotations'),
-    ...validateOwnerReferences(meta['ownerReferences'], 'metadata.ownerReferences'),
+    ...(same('labels') ? [] : validateLabels(meta['labels'], 'metadata.labels')),
+    ...(same('annotations')
+      ? []
+      : validateAnnotations(meta['annotations'], 'metadata.annotations')),
+    ...(same('ownerReferences')
+      ? []
+      : validateOwnerReferences(meta['ownerReferences'], 'metadata.ownerReferences')),
   ];
 }
 
@@ -206,7 +216,7 @@ function validateObjectMetaUpdate(meta: Json, old: Json, core: boolean): FieldEr
       );
     }
   }
-  errs.push(...metaContentErrors(meta));
+  errs.push(...metaContentErrors(meta, old));
   if (core) errs.push(...validateKubeFinalizers(meta['finalizers'], 'metadata.finalizers'));
   return errs;
 }
@@ -214,21 +224,30 @@ function validateObjectMetaUpdate(meta: Json, old: Json, core: boolean): FieldEr
 // ---------------------------------------------------------------------------------------------
 // ConfigMaps and Secrets
 
-function validateConfigMap(o: Json): FieldError[] {
+function validateConfigMap(o: Json, old?: Json): FieldError[] {
+  // Unchanged content (a patch shares it with the stored, valid object) needs no second look.
+  if (old !== undefined && o['data'] === old['data'] && o['binaryData'] === old['binaryData'])
+    return [];
   const errs: FieldError[] = [];
   const data = obj(o['data']);
   const binary = obj(o['binaryData']);
-  let size = 0;
+  let chars = 0;
   for (const [k, v] of Object.entries(data)) {
     for (const msg of isConfigMapKey(k)) errs.push(invalidValue(`data[${k}]`, k, msg));
     if (k in binary)
       errs.push(invalidValue(`data[${k}]`, k, 'duplicate of key present in binaryData'));
-    size += utf8Length(str(v));
+    chars += str(v).length;
   }
+  let size = 0;
   for (const [k, v] of Object.entries(binary)) {
     for (const msg of isConfigMapKey(k)) errs.push(invalidValue(`binaryData[${k}]`, k, msg));
     size += Buffer.byteLength(str(v), 'base64');
   }
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when that bound is too high.
+  size +=
+    chars * 3 + size <= MAX_DATA_BYTES
+      ? chars
+      : Object.values(data).reduce<number>((n, v) => n + utf8Length(str(v)), 0);
   // The real path is `field.NewPath("")`, which prints as `[]`.
   if (size > MAX_DATA_BYTES) errs.push(tooLong('[]', MAX_DATA_BYTES));
   return errs;
@@ -641,7 +660,7 @@ const KINDS: Readonly<Record<string, KindRules>> = {
       ...metaUpdate(),
       ...immutableContent(o, old, ['data', 'binaryData']),
       ...meta(),
-      ...validateConfigMap(o),
+      ...validateConfigMap(o, old),
     ],
   },
   '/secrets': {
@@ -765,10 +784,10 @@ export function validateUpdate(info: ResourceInfo, o: KubeObject, old: KubeObjec
   const oldMeta = obj(oldJson['metadata']);
   const rules = rulesOf(info);
   const core = isCoreKind(info);
-  const fullMeta = () => validateObjectMeta(meta, info.namespaced, rules.name, core);
+  const fullMeta = () => validateObjectMeta(meta, info.namespaced, rules.name, core, oldMeta);
   const metaUpdate = () => validateObjectMetaUpdate(meta, oldMeta, core);
   const common = [
-    ...validateObjectMeta(meta, info.namespaced, pathSegmentName, false),
+    ...validateObjectMeta(meta, info.namespaced, pathSegmentName, false, oldMeta),
     ...validateObjectMetaUpdate(meta, oldMeta, false),
   ];
   if (rules.validateUpdate !== undefined) {
