@@ -375,6 +375,35 @@ function makePod(o: FixtureOptions): KubeObject {
       qosClass: 'Burstable',
     },
   };
+  // The service-account token volume the container mounts, declared as a real pod declares it
+  // (an API server refuses a mount of an undeclared volume).
+  (obj.spec as Record<string, unknown>)['volumes'] = [
+    {
+      name: obj.spec.containers[0]!.volumeMounts[0]!.name,
+      projected: {
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+          {
+            configMap: {
+              name: 'kube-root-ca.crt',
+              items: [{ key: 'ca.crt', path: 'ca.crt' }],
+            },
+          },
+          {
+            downwardAPI: {
+              items: [
+                {
+                  path: 'namespace',
+                  fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' },
+                },
+              ],
+            },
+          },
+        ],
+        defaultMode: 420,
+      },
+    },
+  ];
   return obj;
 }
 

@@ -189,7 +189,7 @@ describe('apiserver CRUD over HTTP', () => {
       name: 'web',
       body: specChange,
     });
-    assert.equal(ignored.status, undefined);
+    assert.equal(ignored.status?.replicas, undefined, 'the stored (empty) status is kept');
     const st = await apps.replaceNamespacedDeploymentStatus({
       namespace: 'default',
       name: 'web',
@@ -462,7 +462,14 @@ describe('apiserver CRUD over HTTP', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'iso', namespace: 'default' },
-      spec: { replicas: 1 },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'iso' } },
+        template: {
+          metadata: { labels: { app: 'iso' } },
+          spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+        },
+      },
     };
     server.create(input);
     input.spec.replicas = 5;

@@ -94,6 +94,7 @@ describe('apiserver field selectors', () => {
       kind: 'Secret',
       metadata: { name: 's2', namespace: NS },
       type: 'kubernetes.io/tls',
+      data: { 'tls.crt': '', 'tls.key': '' },
     });
     assert.deepEqual(await names(server, secrets, 'type=Opaque'), ['s1']);
     assert.deepEqual(await names(server, secrets, 'type!=Opaque'), ['s2']);

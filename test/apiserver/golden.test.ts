@@ -101,8 +101,9 @@ class Side {
     if (key === 'uid') return `<uid:${Side.index(this.uids, value)}>`;
     if (TIME.test(value)) return '<time>';
     if (key === 'message') {
-      // RVs quoted in Status messages ("too old resource version: 12 (40)"): known RVs only.
-      return value.replace(/\b\d+\b/g, (n) => (this.rvs.includes(n) ? this.rv(n) : n));
+      // RVs quoted in Status messages ("too old resource version: 12 (40)"): known RVs only,
+      // and only after `: ` or `(`, so numbers inside validation texts ('123-abc') stay.
+      return value.replace(/(?<=: |\()\d+\b/g, (n) => (this.rvs.includes(n) ? this.rv(n) : n));
     }
     return value;
   }

@@ -1,22 +1,42 @@
 /**
- * Running the real `kubectl` against an embedded server in tests: one-shot commands, and
- * `kubectl get -w` until its output matches. (A copy of the helpers in kubectl.test.ts.)
+ * Running the real `kubectl` binary (on PATH, or `$KUBECTL`) against an embedded server in tests:
+ * one-shot commands (with stdin or extra environment, e.g. a non-interactive `EDITOR`), and
+ * `kubectl get -w` until its output matches.
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ApiServer } from '@kubecache/apiserver';
 
-const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
+export const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
 
+/** What a one-shot kubectl run printed. */
+export interface KubectlResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options of a one-shot run: text on stdin, and variables added to the environment. */
+export interface KubectlOptions {
+  readonly stdin?: string;
+  readonly env?: Record<string, string>;
+}
+
+/**
+ * Runs `kubectl --kubeconfig <file> <args>` and collects its output; resolves with its exit code
+ * (never rejects). The third argument is stdin text, or options.
+ */
 export function kubectl(
   kubeconfig: string,
   args: string[],
-  stdin?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
+  stdinOrOptions: string | KubectlOptions = {},
+): Promise<KubectlResult> {
+  const options: KubectlOptions =
+    typeof stdinOrOptions === 'string' ? { stdin: stdinOrOptions } : stdinOrOptions;
   return new Promise((resolve) => {
     const child = execFile(
       KUBECTL,
       ['--kubeconfig', kubeconfig, ...args],
-      { timeout: 20_000 },
+      { timeout: 20_000, env: { ...process.env, ...options.env } },
       (err, stdout, stderr) => {
         resolve({
           code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1,
@@ -25,7 +45,7 @@ export function kubectl(
         });
       },
     );
-    if (stdin !== undefined) child.stdin?.end(stdin);
+    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   });
 }
 

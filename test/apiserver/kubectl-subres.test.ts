@@ -76,7 +76,10 @@ describe('kubectl: subresources, discovery and OpenAPI', () => {
         replicas: 1,
         serviceName: 'db',
         selector: { matchLabels: { app: 'db' } },
-        template: { metadata: { labels: { app: 'db' } }, spec: { containers: [] } },
+        template: {
+          metadata: { labels: { app: 'db' } },
+          spec: { containers: [{ name: 'c', image: 'postgres' }] },
+        },
       },
     });
     server.create({

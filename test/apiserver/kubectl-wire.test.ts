@@ -118,7 +118,15 @@ describe('kubectl typed commands (protobuf bodies)', () => {
     assert.deepEqual(spec.selector, { matchLabels: { app: 'web' } });
     assert.deepEqual(spec.template.metadata, { creationTimestamp: null, labels: { app: 'web' } });
     assert.deepEqual(spec.template.spec.containers, [
-      { name: 'nginx', image: 'nginx:1.25', ports: [{ containerPort: 80 }], resources: {} },
+      {
+        name: 'nginx',
+        image: 'nginx:1.25',
+        ports: [{ containerPort: 80, protocol: 'TCP' }],
+        resources: {},
+        terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'File',
+        imagePullPolicy: 'IfNotPresent',
+      },
     ]);
     assert.deepEqual(dep.metadata.labels, { app: 'web' });
     assert.equal(dep.metadata.generation, 1);

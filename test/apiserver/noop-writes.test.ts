@@ -193,18 +193,25 @@ describe('apiserver no-op writes', () => {
   });
 
   it('generation follows real spec changes only (key order is not a change)', async () => {
+    const podTemplate = {
+      selector: { matchLabels: { app: 'gen' } },
+      template: {
+        metadata: { labels: { app: 'gen' } },
+        spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+      },
+    };
     const dep = server.create({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'gen', namespace: 'noop' },
-      spec: { replicas: 1, paused: false },
+      spec: { replicas: 1, paused: false, ...podTemplate },
     } as KubeObject);
     const rv = dep.metadata!.resourceVersion!;
     const reordered = server.update({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'gen', namespace: 'noop' },
-      spec: { paused: false, replicas: 1 },
+      spec: { ...podTemplate, paused: false, replicas: 1 },
     } as KubeObject);
     assert.equal(reordered.metadata!.resourceVersion, rv);
     assert.equal(reordered.metadata!.generation, 1);

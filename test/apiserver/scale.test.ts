@@ -139,6 +139,10 @@ describe('scale subresource', () => {
             { key: 'track', operator: 'Exists' },
           ],
         },
+        template: {
+          ...deployment('sel', 1).spec.template,
+          metadata: { labels: { app: 'sel', track: 'stable' } },
+        },
       },
     });
     const { body } = await call('GET', `${DEPS}/sel/scale`);

@@ -170,8 +170,17 @@ describe('pod, node, service, service-account and namespace subresources', () =>
     );
     assert.equal(res.status, 200);
     const stored = getPod('eph');
-    assert.deepEqual(at(stored, 'spec', 'ephemeralContainers'), debug);
-    assert.deepEqual(at(stored, 'spec', 'containers'), [{ name: 'c', image: 'nginx' }]);
+    // Both defaulted as the real server does (ephemeral containers get the container defaults).
+    const defaulted = {
+      resources: {},
+      terminationMessagePath: '/dev/termination-log',
+      terminationMessagePolicy: 'File',
+      imagePullPolicy: 'Always',
+    };
+    assert.deepEqual(at(stored, 'spec', 'ephemeralContainers'), [{ ...debug[0], ...defaulted }]);
+    assert.deepEqual(at(stored, 'spec', 'containers'), [
+      { name: 'c', image: 'nginx', ...defaulted },
+    ]);
   });
 
   it('log and exec of a pod on a node with an address fail as a kubelet that does not answer', async () => {
@@ -219,7 +228,14 @@ describe('pod, node, service, service-account and namespace subresources', () =>
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'd', namespace: 'default' },
-      spec: { replicas: 1, selector: { matchLabels: { a: 'b' } }, template: {} },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { a: 'b' } },
+        template: {
+          metadata: { labels: { a: 'b' } },
+          spec: { containers: [{ name: 'c', image: 'nginx' }] },
+        },
+      },
     });
     const cases: [string, string][] = [
       ['PUT', `${PODS}/m/log`],

@@ -109,12 +109,13 @@ describe('Table output of built-in kinds', () => {
       kind: 'Secret',
       metadata: { name: 's2', namespace: NS },
       type: 'kubernetes.io/tls',
+      data: { 'tls.crt': 'Yw==', 'tls.key': 'aw==' },
     } as never);
     const t = await table(server, `/api/v1/namespaces/${NS}/secrets`);
     assert.deepEqual(columns(t), ['Name', 'Type', 'Data', 'Age']);
     const rows = cellsByName(t);
     assert.deepEqual(rows['s1'], ['s1', 'Opaque', 2, SECONDS]);
-    assert.deepEqual(rows['s2'], ['s2', 'kubernetes.io/tls', 0, SECONDS]);
+    assert.deepEqual(rows['s2'], ['s2', 'kubernetes.io/tls', 2, SECONDS]);
   });
 
   it('namespaces: Status is the phase', async () => {
@@ -208,7 +209,8 @@ describe('Table output of built-in kinds', () => {
   });
 
   it('replicasets, statefulsets and daemonsets', async () => {
-    const template = { metadata: { labels: { app: 'x' } }, spec: podSpec() };
+    // Labels the ReplicaSet's selector (matchExpressions included) matches, as validation wants.
+    const template = { metadata: { labels: { app: 'x', tier: 'a', zone: 'z' } }, spec: podSpec() };
     server.create({
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',

@@ -31,7 +31,10 @@ const deployment = (namespace: string, name: string, labels: Record<string, stri
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+      },
     },
   }) as KubeObject;
 

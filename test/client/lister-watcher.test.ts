@@ -48,7 +48,10 @@ describe('KubeListerWatcher (TLS + bearer token, over HTTP)', () => {
       metadata: { name: 'web', namespace: 'a' },
       spec: {
         selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+        },
       },
     } as KubeObject);
   });

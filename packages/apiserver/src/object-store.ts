@@ -144,7 +144,7 @@ export class InProcessObjectStore implements ObjectStore {
       copy.metadata = { ...copy.metadata, namespace: ns };
     }
     prepareCreate(info, copy);
-    return this.db.create(info, copy, { copy: true }).obj as T;
+    return this.db.create(info, copy, { copy: true, keepStatus: true }).obj as T;
   }
 
   update<T extends KubeObject>(obj: T): T {

@@ -95,15 +95,22 @@ export function invalid(
   name: string,
   causes: { field: string; message: string; reason?: string }[],
 ): ApiStatusError {
-  const text = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-  return statusError(422, 'Invalid', `${kind} "${name}" is invalid: ${text}`, {
-    name,
+  // An aggregate of several distinct errors is bracketed (`[a, b]`), one error is not; the kind is
+  // qualified with its group (`Deployment.apps`), as apimachinery's NewInvalid words it.
+  // Repeated messages count once in the text (the causes keep them all).
+  const parts = [...new Set(causes.map((c) => `${c.field}: ${c.message}`))];
+  const text = parts.length === 1 ? parts[0]! : `[${parts.join(', ')}]`;
+  const groupKind = group === '' ? kind : `${kind}.${group}`;
+  return statusError(422, 'Invalid', `${groupKind} "${name}" is invalid: ${text}`, {
+    // StatusDetails.name is omitempty.
+    ...(name === '' ? {} : { name }),
     group,
     kind,
     causes: causes.map((c) => ({
       reason: c.reason ?? 'FieldValueRequired',
       message: c.message,
-      field: c.field,
+      // StatusCause.field is omitempty.
+      ...(c.field === '' ? {} : { field: c.field }),
     })),
   });
 }

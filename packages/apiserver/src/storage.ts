@@ -12,6 +12,9 @@ import type { ApiStatusError, KubeObject } from '@kubecache/cache';
 import { finalizersForDeletion, gracePeriodOf, shiftTimestamp, timestampIn } from './deletion.js';
 import type { DeleteOptions } from './deletion.js';
 import { isNoopUpdate, jsonEqual } from './equality.js';
+import { applyDefaults, prepareForCreate, prepareForUpdate } from './defaults.js';
+import { decodingError } from './go-decoding.js';
+import { validateCreate, validateUpdate } from './validation.js';
 import {
   hasSpecFinalizers,
   immortal,
@@ -133,7 +136,8 @@ export interface WriteOptions {
 }
 
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A generated name is at most 63 characters: the prefix is cut to leave room for the suffix. */
+const MAX_GENERATE_NAME_PREFIX = 58;
 
 function randomSuffix(): string {
   let s = '';
@@ -393,6 +397,16 @@ export class Storage {
     return { obj, meta };
   }
 
+  /**
+   * What decoding a body does on the real server beyond its shape: the typed fields' errors (a
+   * Secret's base64, 400) and the defaults (defaults.ts).
+   */
+  #decodeAndDefault(info: ResourceInfo, obj: MutableObject): void {
+    const error = decodingError(info, obj as KubeObject);
+    if (error !== undefined) throw error;
+    applyDefaults(info, obj as KubeObject);
+  }
+
   #checkType(info: ResourceInfo, obj: MutableObject): void {
     if (obj.apiVersion !== undefined && typeof obj.apiVersion !== 'string') {
       throw badRequest("couldn't get version/kind; json parse error: apiVersion must be a string");
@@ -514,13 +528,18 @@ export class Storage {
     return stored;
   }
 
-  /** Creates an object (POST). `obj` is owned by the storage afterwards. */
+  /**
+   * Creates an object (POST). `obj` is owned by the storage afterwards. `keepStatus` keeps a
+   * status the caller wrote (the in-process helpers' test-setup convenience); otherwise the
+   * status is the one the real registry gives a new object.
+   */
   create(
     info: ResourceInfo,
     input: KubeObject,
-    options: { namespace?: string; dryRun?: boolean; copy?: boolean } = {},
+    options: { namespace?: string; dryRun?: boolean; copy?: boolean; keepStatus?: boolean } = {},
   ): StoredObject {
     const { obj, meta } = this.#acceptBody(info, input);
+    this.#decodeAndDefault(info, obj);
     if (info.namespaced) {
       const ns = options.namespace ?? meta.namespace;
       checkNamespaceMatches(meta.namespace, options.namespace);
@@ -535,27 +554,22 @@ export class Storage {
     }
     if (info.namespaced) this.#checkNamespaceActive(info, meta.name ?? '', meta.namespace!);
     const store = this.store(info);
-    if (typeof meta.name !== 'string' || meta.name === '') {
-      if (typeof meta.generateName === 'string' && meta.generateName !== '') {
-        let name = meta.generateName + randomSuffix();
-        const prefix = info.namespaced ? `${meta.namespace}/` : '';
-        while (store.items.has(prefix + name)) name = meta.generateName + randomSuffix();
-        meta.name = name;
-      } else {
-        throw invalid(info.group, info.kind, '', [
-          { field: 'metadata.name', message: 'Required value: name or generateName is required' },
-        ]);
-      }
+    if (
+      (typeof meta.name !== 'string' || meta.name === '') &&
+      typeof meta.generateName === 'string' &&
+      meta.generateName !== ''
+    ) {
+      const base = meta.generateName.slice(0, MAX_GENERATE_NAME_PREFIX);
+      let name = base + randomSuffix();
+      const prefix = info.namespaced ? `${meta.namespace}/` : '';
+      while (store.items.has(prefix + name)) name = base + randomSuffix();
+      meta.name = name;
     }
-    if (!DNS_SUBDOMAIN.test(meta.name) || meta.name.length > 253) {
-      throw invalid(info.group, info.kind, meta.name, [
-        {
-          field: 'metadata.name',
-          reason: 'FieldValueInvalid',
-          message: `Invalid value: "${meta.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
-        },
-      ]);
-    }
+    // The registry's PrepareForCreate and Validate (validation.ts), before the 409 of storage.
+    prepareForCreate(info, obj, options.keepStatus === true);
+    const errors = validateCreate(info, obj);
+    if (errors.length > 0) throw invalid(info.group, info.kind, meta.name ?? '', errors);
+    meta.name ??= '';
     const key = info.namespaced ? `${meta.namespace}/${meta.name}` : meta.name;
     if (store.items.has(key)) throw alreadyExists(info.group, info.resource, meta.name);
     if (meta.resourceVersion !== undefined && meta.resourceVersion !== '') {
@@ -628,6 +642,7 @@ export class Storage {
     options: { namespace?: string; name?: string; copy?: boolean } & WriteOptions = {},
   ): StoredObject {
     const { obj, meta } = this.#acceptBody(info, input);
+    this.#decodeAndDefault(info, obj);
     if (options.name !== undefined && meta.name !== undefined && meta.name !== options.name) {
       throw badRequest(
         `the name of the object (${meta.name}) does not match the name on the URL (${options.name})`,
@@ -687,6 +702,11 @@ export class Storage {
     }
     next.apiVersion =
       next.apiVersion === undefined || next.apiVersion === '' ? old.apiVersion : next.apiVersion;
+    if (options.subresource !== 'status') {
+      prepareForUpdate(info, next as KubeObject, current.obj);
+      const errors = validateUpdate(info, next as KubeObject, current.obj);
+      if (errors.length > 0) throw invalid(info.group, info.kind, name, errors);
+    }
     // A write that changes nothing is not a write (as on the real server): no new
     // resourceVersion, no history entry, no watch event; the caller gets the stored object.
     if (isNoopUpdate(current.obj, next)) return current;

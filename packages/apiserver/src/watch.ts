@@ -51,11 +51,36 @@ const METADATA_API_VERSION = 'meta.k8s.io/v1';
 /** Lazily builds and caches the PartialObjectMetadata JSON of a stored object. */
 const metadataJsonCache = new WeakMap<StoredObject, string>();
 
+/** A DaemonSet's `spec.templateGeneration`, which apps/v1 carries as this annotation. */
+const TEMPLATE_GENERATION = 'deprecated.daemonset.template.generation';
+
+/**
+ * An object's metadata as the real server's internal version has it, which is what it puts in
+ * PartialObjectMetadata: a DaemonSet's template-generation annotation exists only in apps/v1 (its
+ * conversion writes it from a spec field), so it is left out there.
+ */
+function internalMetadata(obj: StoredObject): object {
+  const metadata = obj.obj.metadata ?? {};
+  const annotations = metadata.annotations;
+  if (obj.obj.kind !== 'DaemonSet' || annotations?.[TEMPLATE_GENERATION] === undefined) {
+    return metadata;
+  }
+  const { [TEMPLATE_GENERATION]: _converted, ...rest } = annotations;
+  const { annotations: _all, ...others } = metadata;
+  // Keep the key order of the stored metadata.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(metadata)) {
+    if (key !== 'annotations') out[key] = others[key as keyof typeof others];
+    else if (Object.keys(rest).length > 0) out[key] = rest;
+  }
+  return out;
+}
+
 /** `{"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadata","metadata":…}` for an object. */
 export function metadataJson(obj: StoredObject): string {
   let json = metadataJsonCache.get(obj);
   if (json === undefined) {
-    json = `{"kind":"PartialObjectMetadata","apiVersion":"${METADATA_API_VERSION}","metadata":${JSON.stringify(obj.obj.metadata ?? {})}}`;
+    json = `{"kind":"PartialObjectMetadata","apiVersion":"${METADATA_API_VERSION}","metadata":${JSON.stringify(internalMetadata(obj))}}`;
     metadataJsonCache.set(obj, json);
   }
   return json;

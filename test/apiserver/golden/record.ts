@@ -1027,6 +1027,405 @@ const SCENARIOS: Record<string, Scenario> = {
     },
   },
 
+  defaulting: {
+    description:
+      'Defaulting on create and update: a minimal pod (pod spec and container defaults, ' +
+      'imagePullPolicy by tag, Pending with its QoS class), a Deployment, ReplicaSet, DaemonSet ' +
+      'and StatefulSet with only what is required, a Secret with stringData merged into data and ' +
+      'type defaulted, a PUT of a Secret with stringData, a ConfigMap binaryData value in a ' +
+      'non-canonical base64 spelling, and a no-op PUT of a defaulted Deployment as read.',
+    // Only the API server's own defaulting: the admission plugins that also touch pods
+    // (DefaultTolerationSeconds adds tolerations, Priority sets priority and preemptionPolicy)
+    // are not modelled by the embedded server, so the recording disables them.
+    server: { KUBE_EXTRA_ARGS: '--disable-admission-plugins=DefaultTolerationSeconds,Priority' },
+    async run(r) {
+      const NS = '/api/v1/namespaces/golden-defaults';
+      const APPS = '/apis/apps/v1/namespaces/golden-defaults';
+      await r.req('POST', '/api/v1/namespaces', { body: ns('golden-defaults') });
+      await r.req('POST', `${NS}/pods`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'minimal' },
+          spec: {
+            containers: [
+              { name: 'latest', image: 'nginx', ports: [{ containerPort: 80 }] },
+              {
+                name: 'tagged',
+                image: 'registry.example.com:5000/team/app:1.2',
+                resources: { limits: { cpu: '1', memory: '1Gi' } },
+                livenessProbe: { httpGet: { port: 8080 } },
+                env: [{ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+              },
+            ],
+            initContainers: [{ name: 'init', image: 'busybox:latest' }],
+            volumes: [{ name: 'scratch' }, { name: 'config', configMap: { name: 'c' } }],
+          },
+          status: { phase: 'Running' },
+        },
+        note: 'a status in a create body is replaced by Pending',
+      });
+      await r.req('POST', `${NS}/pods`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'guaranteed' },
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                image:
+                  'busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+                resources: { limits: { cpu: '500m', memory: '128Mi' } },
+              },
+            ],
+          },
+        },
+        note: 'requests default to limits: Guaranteed',
+      });
+      const template = (app: string) => ({
+        metadata: { labels: { app } },
+        spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+      });
+      const selector = (app: string) => ({ matchLabels: { app } });
+      const depAt = r.steps.length;
+      const created = await r.req('POST', `${APPS}/deployments`, {
+        body: {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'web' },
+          spec: { selector: selector('web'), template: template('web') },
+        },
+      });
+      await r.req('PUT', `${APPS}/deployments/web`, {
+        body: created,
+        bodyFrom: depAt,
+        note: 'the created Deployment written back: a no-op',
+      });
+      await r.req('POST', `${APPS}/deployments`, {
+        body: {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'recreate' },
+          spec: {
+            replicas: 0,
+            strategy: { type: 'Recreate' },
+            selector: selector('recreate'),
+            template: template('recreate'),
+          },
+        },
+      });
+      await r.req('POST', `${APPS}/replicasets`, {
+        body: {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          metadata: { name: 'rs' },
+          spec: { selector: selector('rs'), template: template('rs') },
+        },
+      });
+      await r.req('POST', `${APPS}/daemonsets`, {
+        body: {
+          apiVersion: 'apps/v1',
+          kind: 'DaemonSet',
+          metadata: { name: 'ds' },
+          spec: { selector: selector('ds'), template: template('ds') },
+        },
+      });
+      await r.req('POST', `${APPS}/statefulsets`, {
+        body: {
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          metadata: { name: 'sts' },
+          spec: { selector: selector('sts'), template: template('sts') },
+        },
+      });
+      await r.req('POST', `${NS}/secrets`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'merged' },
+          data: { a: 'YQ==', b: 'Yg==' },
+          stringData: { b: 'from stringData', c: 'ünïcode' },
+        },
+        note: 'stringData wins over data and is dropped; type defaults to Opaque',
+      });
+      await r.req('PUT', `${NS}/secrets/merged`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'merged' },
+          stringData: { only: 'this' },
+        },
+        note: 'an update with stringData only replaces data; the empty type defaults to Opaque',
+      });
+      await r.req('POST', `${NS}/secrets`, {
+        body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'empty-type' }, type: '' },
+      });
+      await r.req('POST', `${NS}/configmaps`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'binary' },
+          data: { text: 'plain' },
+          binaryData: { bin: 'AAE=\n', odd: 'eB==' },
+        },
+        note: 'binaryData is decoded and stored in canonical base64',
+      });
+    },
+  },
+
+  validation: {
+    description:
+      'Validation errors with their exact Status: invalid names (per kind: subdomain, namespace ' +
+      'label, service DNS-1035 label, generateName), labels, annotations and finalizers; ' +
+      'ConfigMap keys and duplicates; Secret base64 (400), key, type-specific keys, immutable ' +
+      'type; immutable ConfigMaps; a label error on update (reported once per validation pass); ' +
+      'Deployments without or with a mismatched selector, bad containers, negative replicas, ' +
+      'Recreate with rollingUpdate and a selector change; pods without containers or with an ' +
+      'unsupported restartPolicy.',
+    async run(r) {
+      const NS = '/api/v1/namespaces/golden-valid';
+      const APPS = '/apis/apps/v1/namespaces/golden-valid';
+      await r.req('POST', '/api/v1/namespaces', { body: ns('golden-valid') });
+      // Names.
+      await r.req('POST', `${NS}/configmaps`, { body: cm('Bad_Name') });
+      await r.req('POST', `${NS}/configmaps`, {
+        body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x'.repeat(254) } },
+      });
+      await r.req('POST', '/api/v1/namespaces', { body: ns('dotted.name') });
+      await r.req('POST', `${NS}/services`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: '1-starts-with-digit' },
+          spec: { ports: [{ port: 80 }] },
+        },
+      });
+      // Labels, annotations, finalizers (one bad key or value per map: Go visits maps in random
+      // order, so several would make the recording unstable).
+      await r.req('POST', `${NS}/configmaps`, {
+        body: cm('labels', { 'example.com/ok': 'bad value!' }),
+      });
+      await r.req('POST', `${NS}/configmaps`, {
+        body: cm('keys', { 'a/b/c': 'v' }, { k: 'v' }, { annotations: { 'Not Valid': 'x' } }),
+      });
+      await r.req('POST', `${NS}/configmaps`, {
+        body: cm('prefix', { 'Example.com/x': 'v' }),
+      });
+      await r.req('POST', `${NS}/configmaps`, {
+        body: cm('longvalue', { k: 'v'.repeat(64) }),
+      });
+      await r.req('POST', `${NS}/configmaps`, {
+        body: cm('fin', undefined, { k: 'v' }, { finalizers: ['not qualified'] }),
+      });
+      // ConfigMap keys.
+      await r.req('POST', `${NS}/configmaps`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'cmkeys' },
+          data: { same: 'x' },
+          binaryData: { same: 'eA==' },
+        },
+        note: 'a key in both data and binaryData',
+      });
+      await r.req('POST', `${NS}/configmaps`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'dots' },
+          data: { '..': 'x' },
+        },
+      });
+      await r.req('POST', `${NS}/configmaps`, {
+        body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'num' }, data: { k: 5 } },
+        note: 'not a string: the decoder refuses it (400)',
+      });
+      // Secrets.
+      await r.req('POST', `${NS}/secrets`, {
+        body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'b64' }, data: { k: 'eA=x' } },
+        note: 'invalid base64 (400)',
+      });
+      await r.req('POST', `${NS}/secrets`, {
+        body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'b64' }, data: { k: 'eA' } },
+        note: 'missing padding (400)',
+      });
+      await r.req('POST', `${NS}/secrets`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'badkey' },
+          stringData: { 'a b': 'x' },
+        },
+        note: 'stringData keys are validated as data keys',
+      });
+      await r.req('POST', `${NS}/secrets`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'tls' },
+          type: 'kubernetes.io/tls',
+          data: { 'tls.crt': '' },
+        },
+      });
+      await r.req('POST', `${NS}/secrets`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'basic' },
+          type: 'kubernetes.io/basic-auth',
+        },
+      });
+      await r.req('POST', `${NS}/secrets`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'token' },
+          type: 'kubernetes.io/service-account-token',
+        },
+      });
+      await r.req('POST', `${NS}/secrets`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'typed' },
+          data: { k: 'dg==' },
+        },
+      });
+      await r.req('PUT', `${NS}/secrets/typed`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'typed' },
+          type: 'example.com/other',
+        },
+        note: 'type is immutable',
+      });
+      // Immutable ConfigMaps.
+      await r.req('POST', `${NS}/configmaps`, {
+        body: cm('frozen', undefined, { k: 'v' }, {}),
+      });
+      await r.req('PATCH', `${NS}/configmaps/frozen`, {
+        body: { immutable: true },
+        contentType: MERGE,
+      });
+      await r.req('PATCH', `${NS}/configmaps/frozen`, {
+        body: { data: { k: 'changed' } },
+        contentType: MERGE,
+        note: 'data of an immutable ConfigMap',
+      });
+      await r.req('PATCH', `${NS}/configmaps/frozen`, {
+        body: { immutable: false },
+        contentType: MERGE,
+        note: 'immutable back to false',
+      });
+      await r.req('PATCH', `${NS}/configmaps/frozen`, {
+        body: { metadata: { labels: { may: 'change' } } },
+        contentType: MERGE,
+        note: 'metadata of an immutable ConfigMap may change',
+      });
+      await r.req('PATCH', `${NS}/configmaps/frozen`, {
+        body: { metadata: { labels: { bad: 'value with spaces' } } },
+        contentType: MERGE,
+        note: 'a label error on update: one cause per validation pass, one message',
+      });
+      // Deployments.
+      const template = {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+      };
+      const dep = (name: string, spec: Record<string, unknown>) => ({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name },
+        spec,
+      });
+      await r.req('POST', `${APPS}/deployments`, {
+        body: dep('noselector', { template }),
+      });
+      await r.req('POST', `${APPS}/deployments`, {
+        body: dep('mismatch', {
+          selector: { matchLabels: { app: 'other' } },
+          template: { ...template, metadata: { labels: { app: 'web', tier: 'x' } } },
+        }),
+      });
+      await r.req('POST', `${APPS}/deployments`, {
+        body: dep('empty', { selector: {}, template }),
+      });
+      await r.req('POST', `${APPS}/deployments`, {
+        body: dep('nocontainers', {
+          selector: { matchLabels: { app: 'web' } },
+          template: { ...template, spec: { containers: [] } },
+        }),
+      });
+      await r.req('POST', `${APPS}/deployments`, {
+        body: dep('badcontainers', {
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            ...template,
+            spec: {
+              restartPolicy: 'Never',
+              containers: [
+                { name: '', image: '' },
+                { name: 'Upper', image: 'x' },
+                {
+                  name: 'dup',
+                  image: 'x',
+                  ports: [{ containerPort: 0, protocol: 'XTP' }],
+                  imagePullPolicy: 'Sometimes',
+                },
+                { name: 'dup', image: 'y' },
+              ],
+            },
+          },
+        }),
+      });
+      await r.req('POST', `${APPS}/deployments`, {
+        body: dep('negative', {
+          replicas: -1,
+          strategy: { type: 'Recreate', rollingUpdate: {} },
+          selector: { matchLabels: { app: 'web' } },
+          template,
+        }),
+      });
+      await r.req('POST', `${APPS}/deployments`, {
+        body: dep('web', { selector: { matchLabels: { app: 'web' } }, template }),
+      });
+      await r.req('PATCH', `${APPS}/deployments/web`, {
+        body: {
+          spec: {
+            selector: { matchLabels: { app: 'web', tier: 'x' } },
+            template: { metadata: { labels: { tier: 'x' } } },
+          },
+        },
+        contentType: MERGE,
+        note: 'the selector is immutable',
+      });
+      // Pods.
+      await r.req('POST', `${NS}/pods`, {
+        body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nocontainers' }, spec: {} },
+      });
+      await r.req('POST', `${NS}/pods`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'restart' },
+          spec: {
+            restartPolicy: 'Sometimes',
+            containers: [
+              {
+                name: 'c',
+                image: 'x',
+                volumeMounts: [{ name: 'missing', mountPath: '/m' }],
+                env: [{ name: '1BAD' }],
+              },
+            ],
+          },
+        },
+      });
+    },
+  },
+
   'rbac-forbidden': {
     description:
       'RBAC 403s for a user with no rights (Impersonate-User by the system:masters admin): the ' +
