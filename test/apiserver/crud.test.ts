@@ -523,6 +523,27 @@ describe('apiserver CRUD over HTTP', () => {
       server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'dc', name: 'dry' }),
       undefined,
     );
+    // A dry-run update answers the changed object at the stored resourceVersion (as the real
+    // server does) and stores nothing.
+    const before = server.get({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'dc',
+      name: 'dc-1',
+    });
+    const dryPatch = await json(server, '/api/v1/namespaces/dc/configmaps/dc-1?dryRun=All', {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ data: { g: 'changed' } }),
+    });
+    assert.equal(dryPatch.status, 200);
+    const answered = dryPatch.body as { metadata: { resourceVersion: string }; data: unknown };
+    assert.deepEqual(answered.data, { g: 'changed' });
+    assert.equal(answered.metadata.resourceVersion, before?.metadata?.resourceVersion);
+    assert.deepEqual(
+      server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'dc', name: 'dc-1' }),
+      before,
+    );
     await core.deleteCollectionNamespacedConfigMap({ namespace: 'dc', labelSelector: 'g=x' });
     assert.deepEqual(
       server

@@ -176,14 +176,8 @@ function writeScale(
     ...next.metadata,
     resourceVersion: typeof rv === 'string' && rv !== '' ? rv : String(parent.rv),
   };
-  const written = ctx.db.update(info, next as KubeObject, { namespace, name, dryRun: r.dryRun });
-  // A dry run stores nothing, so the parent keeps its resourceVersion (as the real server
-  // answers it).
-  return r.dryRun ? { ...written, rv: parent.rv, obj: withRv(written.obj, parent.rv) } : written;
-}
-
-function withRv(obj: KubeObject, rv: number): KubeObject {
-  return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
+  // A dry run answers at the parent's resourceVersion (storage keeps it, as the real server).
+  return ctx.db.update(info, next as KubeObject, { namespace, name, dryRun: r.dryRun });
 }
 
 /** The stored parent; 404 in the wording of the verb (see the module comment). */

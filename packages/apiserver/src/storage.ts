@@ -710,8 +710,10 @@ export class Storage {
     // A write that changes nothing is not a write (as on the real server): no new
     // resourceVersion, no history entry, no watch event; the caller gets the stored object.
     if (isNoopUpdate(current.obj, next)) return current;
+    // A dry run stores nothing: the answer keeps the stored resourceVersion (the real server's
+    // dry-run storage hands its update function the current one).
+    if (options.dryRun === true) return this.#dry(store, next, current.rv);
     const rv = this.#rv + 1;
-    if (options.dryRun === true) return this.#dry(store, next, rv);
     // Clearing the last finalizer of an object being deleted completes the deletion (for a
     // namespace, only once its controller has cleared `spec.finalizers` too). As on the real
     // server, the stored object is deleted (the DELETED event carries it as stored, finalizers
