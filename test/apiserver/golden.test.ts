@@ -22,9 +22,11 @@
  * - RFC 3339 timestamps (`creationTimestamp`, `deletionTimestamp`, …): `<time>`; translated in
  *   request bodies.
  * - consecutive identical BOOKMARK events count once (see `dedupeBookmarks`).
- * Ignored (not modelled by the embedded server on purpose):
- * - `metadata.managedFields`: there is no field manager (server-side apply is simplified); it is
- *   dropped from responses and from recorded request bodies (a PUT of a fetched object).
+ * Ignored:
+ * - `metadata.managedFields`, unless the transcript sets `compareManagedFields` (then compared,
+ *   their `time`s normalised like other timestamps): transcripts recorded before the embedded
+ *   server kept managed fields leave them out. They are always dropped from recorded request
+ *   bodies (a PUT of a fetched object), as the real server's ones would not apply here.
  * - an empty `status: {}`: Go encodes an empty status struct (a new Deployment's) as `{}`; the
  *   embedded server stores objects as sent and has no Go types to tell it a status exists, so an
  *   empty status counts as no status on both sides.
@@ -56,6 +58,8 @@ function isEmptyObject(v: unknown): boolean {
 
 /** The volatile values one server produced, numbered by first appearance. */
 class Side {
+  /** Compare `metadata.managedFields` (the transcript's `compareManagedFields`). */
+  keepManagedFields = false;
   readonly rvs: string[] = [];
   readonly continues: string[] = [];
   readonly uids: string[] = [];
@@ -76,7 +80,7 @@ class Side {
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
-        if (key === 'metadata' && k === 'managedFields') continue;
+        if (key === 'metadata' && k === 'managedFields' && !this.keepManagedFields) continue;
         if (k === 'status' && isEmptyObject(v)) continue;
         out[k] = this.normalize(v, k);
       }
@@ -263,6 +267,7 @@ async function replay(
   t: Transcript,
 ): Promise<{ diffs: string[]; knownDiffs: string[] }> {
   const tr = new Translator();
+  tr.real.keepManagedFields = tr.embedded.keepManagedFields = t.compareManagedFields === true;
   const diffs: string[] = [];
   /** Differences in steps marked `embeddedDiffers` (reported, never failing). */
   const knownDiffs: string[] = [];
@@ -313,7 +318,13 @@ async function replay(
       }
       const req = step.request as RecordedRequest;
       const expected = step.response!;
-      const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
+      // The recorder (node:https) sent no User-Agent, which the real server's field manager
+      // records as the manager "unknown"; fetch would send "node".
+      const headers: Record<string, string> = {
+        Accept: 'application/json',
+        'User-Agent': '',
+        ...req.headers,
+      };
       // The recorder authenticated as a system:masters admin: the server's own token is one.
       if (server.token) headers.Authorization = `Bearer ${server.token}`;
       const init: RequestInit = { method: req.method, headers };

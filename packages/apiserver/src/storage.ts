@@ -12,6 +12,8 @@ import type { ApiStatusError, KubeObject } from '@kubecache/cache';
 import { finalizersForDeletion, gracePeriodOf, shiftTimestamp, timestampIn } from './deletion.js';
 import type { DeleteOptions } from './deletion.js';
 import { isNoopUpdate, jsonEqual } from './equality.js';
+import { manageFields } from './managed-fields.js';
+import type { FieldManagerWrite } from './managed-fields.js';
 import {
   hasSpecFinalizers,
   immortal,
@@ -130,6 +132,8 @@ export interface WriteOptions {
   /** Write only the `status` (true) or everything but the status (false, default for resources with a status subresource). */
   readonly subresource?: 'status' | undefined;
   readonly dryRun?: boolean;
+  /** Who writes, for `metadata.managedFields` (`managed-fields.ts`); in-process writes have none. */
+  readonly fieldManager?: FieldManagerWrite | undefined;
 }
 
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
@@ -518,7 +522,12 @@ export class Storage {
   create(
     info: ResourceInfo,
     input: KubeObject,
-    options: { namespace?: string; dryRun?: boolean; copy?: boolean } = {},
+    options: {
+      namespace?: string;
+      dryRun?: boolean;
+      copy?: boolean;
+      fieldManager?: FieldManagerWrite | undefined;
+    } = {},
   ): StoredObject {
     const { obj, meta } = this.#acceptBody(info, input);
     if (info.namespaced) {
@@ -573,6 +582,14 @@ export class Storage {
     delete meta.deletionGracePeriodSeconds;
     if (keepsGeneration(info)) meta.generation = 1;
     else delete meta.generation;
+    // Tracked as sent and defaulted (a namespace's name label is a default); what the server
+    // adds itself (a namespace's finalizer, its phase) is nobody's.
+    if (isNamespaces(info)) {
+      meta.labels = { ...meta.labels, 'kubernetes.io/metadata.name': meta.name };
+    }
+    if (options.fieldManager !== undefined) {
+      manageFields(info, undefined, obj, options.fieldManager, meta.creationTimestamp);
+    }
     if (isNamespaces(info)) prepareNamespace(obj);
     obj.apiVersion ??= apiVersionOf(info);
     const rv = this.#rv + 1;
@@ -687,6 +704,7 @@ export class Storage {
     }
     next.apiVersion =
       next.apiVersion === undefined || next.apiVersion === '' ? old.apiVersion : next.apiVersion;
+    manageFields(info, current.obj, next, options.fieldManager, nowTimestamp());
     // A write that changes nothing is not a write (as on the real server): no new
     // resourceVersion, no history entry, no watch event; the caller gets the stored object.
     if (isNoopUpdate(current.obj, next)) return current;
