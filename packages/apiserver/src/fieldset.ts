@@ -31,26 +31,20 @@ export class FieldSet {
 
   /** Adds `path` (the empty path is the root, which is never a member). */
   insert(path: readonly PathElement[]): void {
-    let node: FieldSet = this;
-    for (const pe of path) {
-      let next = node.children.get(pe);
-      if (next === undefined) {
-        next = new FieldSet();
-        node.children.set(pe, next);
-      }
-      node = next;
+    const [first, ...rest] = path;
+    if (first === undefined) return;
+    let child = this.children.get(first);
+    if (child === undefined) {
+      child = new FieldSet();
+      this.children.set(first, child);
     }
-    if (path.length > 0) node.member = true;
+    if (rest.length === 0) child.member = true;
+    else child.insert(rest);
   }
 
   /** Is `path` a member? */
   has(path: readonly PathElement[]): boolean {
-    let node: FieldSet | undefined = this;
-    for (const pe of path) {
-      node = node.children.get(pe);
-      if (node === undefined) return false;
-    }
-    return node.member;
+    return path.length > 0 && (this.at(path)?.member ?? false);
   }
 
   /** True when the set has no member at all. */
@@ -116,12 +110,9 @@ export class FieldSet {
 
   /** The node at `path`, if any. */
   at(path: readonly PathElement[]): FieldSet | undefined {
-    let node: FieldSet | undefined = this;
-    for (const pe of path) {
-      node = node.children.get(pe);
-      if (node === undefined) return undefined;
-    }
-    return node;
+    const [first, ...rest] = path;
+    if (first === undefined) return this;
+    return this.children.get(first)?.at(rest);
   }
 
   /** Every member path, in FieldsV1 order. */

@@ -7,7 +7,9 @@
  * fields the write added or changed become that manager's (one entry per manager, apiVersion
  * and subresource) and leave every other manager's set; removed fields leave every set. The
  * entry's `time` moves only when the write took fields, so a write that changes nothing changes
- * no managed field either and stays a no-op (no new resourceVersion).
+ * no managed field either and stays a no-op (no new resourceVersion). As on a real server, an
+ * update of an object that has no managed fields (written in-process, or reset by a write of
+ * `managedFields: [{}]`) is not tracked; an apply always is.
  *
  * A server-side apply (`Apply` operation) makes its manager own exactly the fields of its
  * configuration; fields it owned before and no longer applies are removed from the object unless
@@ -77,7 +79,7 @@ export function checkWriteOptions(
     causes.push({
       field: 'fieldManager',
       reason: 'FieldValueTooLong',
-      message: 'Too long: may not be longer than 128',
+      message: 'Too long: must have at most 128 bytes',
     });
   }
   if (kind === 'PatchOptions') {
@@ -286,6 +288,11 @@ export function manageFields(
       fromNext !== undefined && fromNext.length > 0
         ? fromNext
         : (decode(liveMeta.managedFields) ?? []);
+  }
+  // An update of an object without managed fields (reset, or written in-process) stays untracked.
+  if (write.apply === undefined && live !== undefined && entries.length === 0) {
+    delete meta.managedFields;
+    return;
   }
   const shape = shapeOf(info);
   const version = apiVersionOf(info);

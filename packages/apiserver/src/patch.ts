@@ -4,6 +4,7 @@
  */
 import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
+import type { ApiStatusError } from '@kubecache/cache';
 import { jsonEqual } from './equality.js';
 import { childShape, UNTYPED } from './schema.js';
 import type { Shape } from './schema.js';
@@ -34,6 +35,25 @@ function cleanPatchValue(value: unknown): unknown {
     out[k] = cleanPatchValue(v);
   }
   return out;
+}
+
+/** Go's `%v` of a decoded JSON value (`map[k:v]`, `[a b]`), as the real error messages print it. */
+function goFormat(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(goFormat).join(' ')}]`;
+  if (isPlainObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `map[${keys.map((k) => `${k}:${goFormat(value[k])}`).join(' ')}]`;
+  }
+  return value === null ? '<nil>' : String(value);
+}
+
+/** A `$patch` directive other than `replace`/`delete`: the real server's 500. */
+function unknownDirective(directive: unknown, map: unknown): ApiStatusError {
+  return statusError(
+    500,
+    '',
+    `unknown patch type: ${goFormat(directive)} in map: ${goFormat(map)}`,
+  );
 }
 
 const SET_ORDER = '$setElementOrder/';
@@ -72,7 +92,7 @@ function mergeObject(
   if (directive === 'replace') return cleanPatchValue(patch) as Record<string, unknown>;
   if (directive === 'delete') return {};
   if (directive !== undefined) {
-    throw badRequest(`Unknown patch type: ${String(directive)} in map: ${JSON.stringify(patch)}`);
+    throw unknownDirective(directive, patch);
   }
   const out: Record<string, unknown> = { ...original };
   const retain = patch['$retainKeys'];
@@ -145,14 +165,18 @@ function mergeListField(
   const mergeKey = shape.kind === 'list' ? shape.mergeKey : undefined;
   const elem = shape.kind === 'list' ? shape.elem : UNTYPED;
   if (live.length === 0 && patch.length === 0) return live;
-  const objects = [...live, ...patch].some(isPlainObject);
+  const all = [...live, ...patch];
+  const objects = all.some(isPlainObject);
+  if (objects && !all.every(isPlainObject)) {
+    throw statusError(500, '', `list element types are not identical: ${goFormat([live, patch])}`);
+  }
   if (!objects) {
     const merged: unknown[] = [];
     for (const v of [...live, ...patch]) if (!merged.some((m) => jsonEqual(m, v))) merged.push(v);
     const inPatch = (v: unknown): boolean => patch.some((p) => jsonEqual(p, v));
     return interleave(
       merged.filter((v) => !inPatch(v)),
-      merged.filter(inPatch),
+      sortByOrder(merged.filter(inPatch), patch, undefined),
       live,
       undefined,
     );
@@ -168,15 +192,16 @@ function mergeListField(
     if (directive === undefined) plain.push(item);
     else if (directive === 'delete') {
       if (!(mergeKey in item))
-        throw badRequest(
-          `map: ${JSON.stringify(item)} does not contain declared merge key: ${mergeKey}`,
+        throw statusError(
+          500,
+          '',
+          `map: ${goFormat(item)} does not contain declared merge key: ${mergeKey}`,
         );
       original = original.filter(
         (o) => !(isPlainObject(o) && jsonEqual(o[mergeKey], item[mergeKey])),
       );
     } else if (directive === 'replace') replace = true;
-    else
-      throw badRequest(`Unknown patch type: ${String(directive)} in map: ${JSON.stringify(item)}`);
+    else throw unknownDirective(directive, item);
   }
   if (replace) return cleanPatchValue(plain) as unknown[];
   const merged = [...original];
