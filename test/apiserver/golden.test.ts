@@ -24,9 +24,11 @@
  * - ages in Table cells (`rows[].cells`: `45s`, `3m20s`, `333d`, and a pod's restarts
  *   `3 (5m ago)`): `<age>`, as they depend on when each server answered.
  * - consecutive identical BOOKMARK events count once (see `dedupeBookmarks`).
- * Ignored (not modelled by the embedded server on purpose):
- * - `metadata.managedFields`: there is no field manager (server-side apply is simplified); it is
- *   dropped from responses and from recorded request bodies (a PUT of a fetched object).
+ * Ignored:
+ * - `metadata.managedFields`, unless the transcript sets `compareManagedFields` (then compared,
+ *   their `time`s normalised like other timestamps): transcripts recorded before the embedded
+ *   server kept managed fields leave them out. They are always dropped from recorded request
+ *   bodies (a PUT of a fetched object), as the real server's ones would not apply here.
  * - an empty `status: {}`: Go encodes an empty status struct (a new Deployment's) as `{}`; the
  *   embedded server stores objects as sent and has no Go types to tell it a status exists, so an
  *   empty status counts as no status on both sides.
@@ -66,6 +68,8 @@ function normalizeAge(cell: string): string {
 
 /** The volatile values one server produced, numbered by first appearance. */
 class Side {
+  /** Compare `metadata.managedFields` (the transcript's `compareManagedFields`). */
+  keepManagedFields = false;
   readonly rvs: string[] = [];
   readonly continues: string[] = [];
   readonly uids: string[] = [];
@@ -89,7 +93,7 @@ class Side {
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
-        if (key === 'metadata' && k === 'managedFields') continue;
+        if (key === 'metadata' && k === 'managedFields' && !this.keepManagedFields) continue;
         if (k === 'status' && isEmptyObject(v)) continue;
         out[k] = this.normalize(v, k);
       }
@@ -277,6 +281,7 @@ async function replay(
   t: Transcript,
 ): Promise<{ diffs: string[]; knownDiffs: string[] }> {
   const tr = new Translator();
+  tr.real.keepManagedFields = tr.embedded.keepManagedFields = t.compareManagedFields === true;
   const diffs: string[] = [];
   /** Differences in steps marked `embeddedDiffers` (reported, never failing). */
   const knownDiffs: string[] = [];
@@ -327,7 +332,13 @@ async function replay(
       }
       const req = step.request as RecordedRequest;
       const expected = step.response!;
-      const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
+      // The recorder (node:https) sent no User-Agent, which the real server's field manager
+      // records as the manager "unknown"; fetch would send "node".
+      const headers: Record<string, string> = {
+        Accept: 'application/json',
+        'User-Agent': '',
+        ...req.headers,
+      };
       // The recorder authenticated as a system:masters admin: the server's own token is one.
       if (server.token) headers.Authorization = `Bearer ${server.token}`;
       const init: RequestInit = { method: req.method, headers };

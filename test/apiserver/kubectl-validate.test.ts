@@ -82,7 +82,34 @@ describe('kubectl and validation', () => {
     );
   });
 
-  // (`kubectl create secret` / `create configmap` send protobuf; manifests go as JSON.)
+  it('create secret generic (protobuf): type Opaque and base64 data; create configmap with a bad name', async () => {
+    const created = await kubectl(kubeconfig, [
+      'create',
+      'secret',
+      'generic',
+      'typed',
+      '--from-literal=password=hunter2',
+      '-o',
+      'jsonpath={.data.password} {.type}',
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout, 'aHVudGVyMg== Opaque');
+    const stored = server.get({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: 'default',
+      name: 'typed',
+    });
+    assert.equal((stored as { type?: string } | undefined)?.type, 'Opaque');
+    const bad = await kubectl(kubeconfig, ['create', 'configmap', 'Bad2', '--from-literal=a=b']);
+    assert.equal(bad.code, 1);
+    assert.match(
+      bad.stderr,
+      /^error: failed to create configmap: ConfigMap "Bad2" is invalid: metadata\.name: Invalid value: "Bad2": a lowercase RFC 1123 subdomain/,
+    );
+  });
+
+  // (Manifests go as JSON.)
   it('create -f: stringData becomes base64 data, typed secrets need their keys', async () => {
     const ok = await kubectl(
       kubeconfig,

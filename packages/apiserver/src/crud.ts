@@ -18,6 +18,8 @@ import type { DeleteOptions } from './deletion.js';
 import { itemJson, objectBody } from './encoding.js';
 import { validateFields } from './field-validation.js';
 import { clientGone } from './freshness.js';
+import { checkWriteOptions, managerOf } from './managed-fields.js';
+import { boolParam } from './query.js';
 import { APPLY_PATCH_CONTENT_TYPE, patchStored, patchTypeOf, serverSideApply } from './patching.js';
 import { checkPatchContentType } from './media.js';
 import type { ExpectedKind } from './protobuf.js';
@@ -44,6 +46,11 @@ function sendObject(r: ResourceRequest, code: number, obj: StoredObject): void {
 /** The `status` subresource a write targets, if any. */
 function statusSubresource(r: ResourceRequest): 'status' | undefined {
   return r.route.subresource === 'status' ? 'status' : undefined;
+}
+
+/** The field manager of a write: `fieldManager`, else from the User-Agent. */
+function requestManager(r: ResourceRequest): string {
+  return managerOf(r.query.get('fieldManager'), r.req.headers['user-agent']);
 }
 
 /** GET of one object. */
@@ -76,9 +83,11 @@ export async function serveCreate(ctx: ServerContext, r: ResourceRequest): Promi
   ctx.stats.writes++;
   checkNamespaceExists(ctx, info, namespace);
   if (info.namespaced && namespace === undefined) throw methodNotAllowed();
+  checkWriteOptions(r.query, 'CreateOptions', false);
   validateFields(ctx, info, r.query, r.res, body);
   prepareCreate(info, body);
-  const created = ctx.db.create(info, body, { namespace, dryRun: r.dryRun });
+  const fieldManager = { manager: requestManager(r) };
+  const created = ctx.db.create(info, body, { namespace, dryRun: r.dryRun, fieldManager });
   sendObject(r, 201, created);
 }
 
@@ -88,12 +97,15 @@ export async function serveUpdate(ctx: ServerContext, r: ResourceRequest): Promi
   if (name === undefined) throw methodNotAllowed();
   const body = await readObject(r.req, ctx.maxBodyBytes, expectedKind(r));
   ctx.stats.writes++;
+  checkWriteOptions(r.query, 'UpdateOptions', false);
   validateFields(ctx, info, r.query, r.res, body);
+  const subresource = statusSubresource(r);
   const updated = ctx.db.update(info, body, {
     namespace,
     name,
-    subresource: statusSubresource(r),
+    subresource,
     dryRun: r.dryRun,
+    fieldManager: { manager: requestManager(r), subresource },
   });
   sendObject(r, 200, updated);
 }
@@ -107,16 +119,33 @@ export async function servePatch(ctx: ServerContext, r: ResourceRequest): Promis
   checkPatchContentType(r.req, info);
   ctx.stats.writes++;
   const sub = statusSubresource(r);
+  const manager = requestManager(r);
   if (contentType === APPLY_PATCH_CONTENT_TYPE) {
+    checkWriteOptions(r.query, 'PatchOptions', true);
     const applied = parseBody(text, true);
-    const { code, result } = serverSideApply(ctx.db, info, namespace, name, applied, sub, r.dryRun);
+    const force = boolParam(r.query, 'force');
+    const { code, result } = serverSideApply(
+      ctx.db,
+      info,
+      namespace,
+      name,
+      applied,
+      sub,
+      r.dryRun,
+      manager,
+      force,
+    );
     sendObject(r, code, result);
     return;
   }
   const type = patchTypeOf(contentType, info);
+  checkWriteOptions(r.query, 'PatchOptions', false);
   const patch = parseBody(text, false);
   if (type !== 'json') validateFields(ctx, info, r.query, r.res, patch, true);
-  const result = patchStored(ctx.db, info, namespace, name, patch, type, sub, r.dryRun);
+  const result = patchStored(ctx.db, info, namespace, name, patch, type, sub, r.dryRun, {
+    manager,
+    subresource: sub,
+  });
   sendObject(r, 200, result);
 }
 

@@ -1,7 +1,6 @@
 /**
  * Patching a stored object: which patch a PATCH request's content type names, applying a patch to
- * the stored object (the resourceVersion precondition rule included), and the simplified
- * server-side apply.
+ * the stored object (the resourceVersion precondition rule included), and server-side apply.
  *
  * Separate from the patch algorithms (`patch.ts`, pure functions over JSON values) because this is
  * the server's side of it, shared by PATCH requests and the in-process `server.patch` helper: a
@@ -10,8 +9,12 @@
  */
 import type { ApiStatusError, KubeObject } from '@kubecache/cache';
 import { prepareCreate } from './crd.js';
+import { applyConfiguration } from './managed-fields.js';
+import type { FieldManagerWrite } from './managed-fields.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
+import { apiVersionOf } from './resources.js';
 import type { ResourceInfo } from './resources.js';
+import { rootShape, UNTYPED } from './schema.js';
 import { badRequest, statusError } from './status.js';
 import type { Storage, StoredObject } from './storage.js';
 
@@ -63,6 +66,7 @@ export function patchStored(
   type: PatchType,
   subresource: 'status' | undefined,
   dryRun = false,
+  fieldManager?: FieldManagerWrite,
 ): StoredObject {
   const current = db.get(info, namespace, name);
   // Stored objects are immutable and the patch functions never mutate their input (merge and
@@ -73,7 +77,11 @@ export function patchStored(
     type === 'json'
       ? jsonPatch(base, patch)
       : type === 'strategic'
-        ? strategicMergePatch(base, patch)
+        ? strategicMergePatch(
+            base,
+            patch,
+            info.custom ? UNTYPED : rootShape(apiVersionOf(info), info.kind),
+          )
         : mergePatch(base, patch);
   if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) {
     throw badRequest('the patch did not produce an object');
@@ -90,12 +98,13 @@ export function patchStored(
     resourceVersion: typeof patchRv === 'string' ? patchRv : String(current.rv),
   };
   if (obj.metadata.name !== name) throw nameMismatch(obj.metadata.name, name);
-  return db.update(info, obj, { namespace, name, subresource, dryRun });
+  return db.update(info, obj, { namespace, name, subresource, dryRun, fieldManager });
 }
 
 /**
- * Server-side apply, simplified: creates the object when missing (201), else merges the applied
- * configuration into it (200). There are no managed fields and no conflicts.
+ * Server-side apply: creates the object from the configuration when missing (201), else merges
+ * the configuration into it and removes the fields the manager stopped applying (200); the
+ * storage then records the managed fields and refuses conflicts (`managed-fields.ts`).
  */
 export function serverSideApply(
   db: Storage,
@@ -105,15 +114,26 @@ export function serverSideApply(
   applied: KubeObject,
   subresource: 'status' | undefined,
   dryRun: boolean,
+  manager: string,
+  force: boolean,
 ): { readonly code: number; readonly result: StoredObject } {
-  const existing = db.tryGet(info, namespace, name);
-  if (existing !== undefined) {
-    const result = patchStored(db, info, namespace, name, applied, 'merge', subresource, dryRun);
-    return { code: 200, result };
-  }
   const meta = (applied.metadata ?? {}) as { name?: unknown };
   if (meta.name !== undefined && meta.name !== name) throw nameMismatch(meta.name, name);
-  applied.metadata = { ...applied.metadata, name };
-  prepareCreate(info, applied);
-  return { code: 201, result: db.create(info, applied, { namespace, dryRun }) };
+  const existing = db.tryGet(info, namespace, name);
+  const { merged, config } = applyConfiguration(info, existing?.obj, applied, manager, subresource);
+  const fieldManager = { manager, subresource, apply: { config, force } };
+  if (existing !== undefined) {
+    const obj = merged as KubeObject & { metadata?: { resourceVersion?: string } };
+    // Conditional only when the configuration sets a resourceVersion itself.
+    const rv = (applied.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
+    obj.metadata = {
+      ...obj.metadata,
+      resourceVersion: typeof rv === 'string' ? rv : String(existing.rv),
+    };
+    const result = db.update(info, obj, { namespace, name, subresource, dryRun, fieldManager });
+    return { code: 200, result };
+  }
+  merged.metadata = { ...merged.metadata, name };
+  prepareCreate(info, merged);
+  return { code: 201, result: db.create(info, merged, { namespace, dryRun, fieldManager }) };
 }

@@ -23,6 +23,9 @@
  * | `body.ts`             | request bodies: size limit, JSON/YAML decoding                     |
  * | `response.ts`         | JSON and `Status` responses, backpressured list bodies             |
  * | `patching.ts`         | patch types, patching a stored object, server-side apply           |
+ * | `patch.ts`            | merge, JSON and strategic merge patch algorithms                   |
+ * | `managed-fields.ts`   | managedFields, apply merge/prune/conflicts (sets: `fieldset.ts`)   |
+ * | `schema.ts`           | list and map semantics of the kinds (`schema-table.ts`, generated) |
  * | `crd.ts`              | CRD validation, and serving the resources of stored CRDs           |
  * | `object-store.ts`     | the in-process helpers (`server.create`…)                          |
  * | `storage.ts`          | the objects, resourceVersions and history                          |

@@ -38,6 +38,8 @@ export function failureStatus(
     reason,
     code,
   };
+  // metav1.Status.reason is `omitempty` (a 500 from a failed strategic merge has none).
+  if (reason === '') delete status.reason;
   if (details !== undefined) {
     // metav1.StatusDetails.group is `omitempty`: the core group ("") is left out on the wire.
     const { group, ...rest } = details;

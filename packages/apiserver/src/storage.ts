@@ -15,6 +15,8 @@ import { isNoopUpdate, jsonEqual } from './equality.js';
 import { applyDefaults, prepareForCreate, prepareForUpdate } from './defaults.js';
 import { decodingError } from './go-decoding.js';
 import { validateCreate, validateUpdate } from './validation.js';
+import { manageFields } from './managed-fields.js';
+import type { FieldManagerWrite } from './managed-fields.js';
 import {
   hasSpecFinalizers,
   immortal,
@@ -133,6 +135,8 @@ export interface WriteOptions {
   /** Write only the `status` (true) or everything but the status (false, default for resources with a status subresource). */
   readonly subresource?: 'status' | undefined;
   readonly dryRun?: boolean;
+  /** Who writes, for `metadata.managedFields` (`managed-fields.ts`); in-process writes have none. */
+  readonly fieldManager?: FieldManagerWrite | undefined;
 }
 
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
@@ -536,7 +540,13 @@ export class Storage {
   create(
     info: ResourceInfo,
     input: KubeObject,
-    options: { namespace?: string; dryRun?: boolean; copy?: boolean; keepStatus?: boolean } = {},
+    options: {
+      namespace?: string;
+      dryRun?: boolean;
+      copy?: boolean;
+      keepStatus?: boolean;
+      fieldManager?: FieldManagerWrite | undefined;
+    } = {},
   ): StoredObject {
     const { obj, meta } = this.#acceptBody(info, input);
     this.#decodeAndDefault(info, obj);
@@ -587,6 +597,14 @@ export class Storage {
     delete meta.deletionGracePeriodSeconds;
     if (keepsGeneration(info)) meta.generation = 1;
     else delete meta.generation;
+    // Tracked as sent and defaulted (a namespace's name label is a default); what the server
+    // adds itself (a namespace's finalizer, its phase) is nobody's.
+    if (isNamespaces(info)) {
+      meta.labels = { ...meta.labels, 'kubernetes.io/metadata.name': meta.name };
+    }
+    if (options.fieldManager !== undefined) {
+      manageFields(info, undefined, obj, options.fieldManager, meta.creationTimestamp);
+    }
     if (isNamespaces(info)) prepareNamespace(obj);
     obj.apiVersion ??= apiVersionOf(info);
     const rv = this.#rv + 1;
@@ -707,6 +725,7 @@ export class Storage {
       const errors = validateUpdate(info, next as KubeObject, current.obj);
       if (errors.length > 0) throw invalid(info.group, info.kind, name, errors);
     }
+    manageFields(info, current.obj, next, options.fieldManager, nowTimestamp());
     // A write that changes nothing is not a write (as on the real server): no new
     // resourceVersion, no history entry, no watch event; the caller gets the stored object.
     if (isNoopUpdate(current.obj, next)) return current;

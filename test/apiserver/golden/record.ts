@@ -228,6 +228,8 @@ interface Scenario {
   server?: Record<string, string>;
   /** Written as the transcript's `embeddedOptions` (see transcript.ts). */
   embeddedOptions?: Record<string, unknown>;
+  /** Written as the transcript's `compareManagedFields`. */
+  compareManagedFields?: boolean;
   run(r: Recorder): Promise<void>;
 }
 
@@ -1426,6 +1428,196 @@ const SCENARIOS: Record<string, Scenario> = {
     },
   },
 
+  'server-side-apply': {
+    description:
+      'Server-side apply and managedFields: apply creates (Apply entry), an identical apply is a ' +
+      'no-op, a changed apply removes the fields the manager dropped, a merge patch by another ' +
+      'manager takes a field (Update entry), the next apply conflicts (409 with the causes), ' +
+      'force takes it back, shared ownership keeps a dropped field, fieldManager and force ' +
+      'validation (422), the User-Agent as default manager, and a conflict on a Deployment.',
+    compareManagedFields: true,
+    async run(r) {
+      const NS = '/api/v1/namespaces/golden-ssa';
+      const DEP = '/apis/apps/v1/namespaces/golden-ssa/deployments';
+      const APPLY = 'application/apply-patch+yaml';
+      await r.req('POST', '/api/v1/namespaces', { body: ns('golden-ssa') });
+      const cfg = (data: Record<string, string>) => cm('cfg', { app: 'x' }, data);
+      await r.req('PATCH', `${NS}/configmaps/cfg?fieldManager=mgr`, {
+        body: cfg({ a: '1', b: '2' }),
+        contentType: APPLY,
+        note: 'apply creates',
+      });
+      await r.req('PATCH', `${NS}/configmaps/cfg?fieldManager=mgr`, {
+        body: cfg({ a: '1', b: '2' }),
+        contentType: APPLY,
+        note: 'identical apply: no-op',
+      });
+      await r.req('PATCH', `${NS}/configmaps/cfg?fieldManager=mgr`, {
+        body: cfg({ a: '1', c: '3' }),
+        contentType: APPLY,
+        note: 'b dropped (removed), c added',
+      });
+      await r.req('PATCH', `${NS}/configmaps/cfg?fieldManager=other`, {
+        body: { data: { a: '9' } },
+        contentType: MERGE,
+        note: 'another manager takes data.a',
+      });
+      await r.req('PATCH', `${NS}/configmaps/cfg?fieldManager=mgr`, {
+        body: cfg({ a: '1', c: '3' }),
+        contentType: APPLY,
+        note: 'conflict',
+      });
+      await r.req('PATCH', `${NS}/configmaps/cfg`, {
+        body: cfg({ a: '1' }),
+        contentType: APPLY,
+        note: 'apply without fieldManager',
+      });
+      await r.req('PATCH', `${NS}/configmaps/cfg?force=true`, {
+        body: { data: { a: '1' } },
+        contentType: MERGE,
+        note: 'force on a merge patch',
+      });
+      await r.req('PATCH', `${NS}/configmaps/cfg?fieldManager=mgr&force=true`, {
+        body: cfg({ a: '1', c: '3' }),
+        contentType: APPLY,
+        note: 'force takes data.a back',
+      });
+      await r.req('PATCH', `${NS}/configmaps/cfg?fieldManager=other2`, {
+        body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { c: '3' } },
+        contentType: APPLY,
+        note: 'a second applier of the same value: shared ownership',
+      });
+      await r.req('PATCH', `${NS}/configmaps/cfg?fieldManager=mgr`, {
+        body: cm('cfg', undefined, { a: '1' }),
+        contentType: APPLY,
+        note: 'mgr drops c (kept: other2 owns it) and the label (removed)',
+      });
+      await r.req('PUT', `${NS}/configmaps/cfg?fieldManager=editor`, {
+        body: cm('cfg', { edited: 'yes' }, { a: '1', c: '3' }),
+        note: 'an update by another manager',
+      });
+      await r.req('POST', `${NS}/configmaps`, {
+        body: cm('ua'),
+        headers: { 'User-Agent': 'kubectl/v1.23.16 (linux/amd64) kubernetes/ffd6836' },
+        note: 'no fieldManager: the User-Agent names the manager',
+      });
+      await r.req('POST', `${DEP}?fieldManager=creator`, { body: deployment('web') });
+      const applied = { ...deployment('web'), spec: { ...deployment('web').spec, replicas: 3 } };
+      await r.req('PATCH', `${DEP}/web?fieldManager=mgr`, {
+        body: applied,
+        contentType: APPLY,
+        note: 'conflicts with the creator on spec.replicas only',
+      });
+      await r.req('PATCH', `${DEP}/web?fieldManager=mgr&force=true`, {
+        body: applied,
+        contentType: APPLY,
+        note: 'force: mgr owns everything it applied',
+      });
+    },
+  },
+  'strategic-merge': {
+    description:
+      'Strategic merge patch with the schema: containers merged by name (new ones first), ports by ' +
+      'containerPort, env by name, $patch delete/replace, $setElementOrder, $retainKeys, null, ' +
+      'finalizers merged as a set with $deleteFromPrimitiveList; and the managedFields it leaves.',
+    compareManagedFields: true,
+    async run(r) {
+      const NS = '/api/v1/namespaces/golden-smp';
+      const DEP = '/apis/apps/v1/namespaces/golden-smp/deployments';
+      const SMP = 'application/strategic-merge-patch+json';
+      await r.req('POST', '/api/v1/namespaces', { body: ns('golden-smp') });
+      const base = deployment('web');
+      const c = {
+        ...base.spec.template.spec.containers[0]!,
+        ports: [{ containerPort: 80, protocol: 'TCP' }],
+        env: [{ name: 'A', value: '1' }],
+      };
+      const d = { ...base.spec.template.spec.containers[0]!, name: 'd' };
+      const body = {
+        ...base,
+        spec: {
+          ...base.spec,
+          template: {
+            ...base.spec.template,
+            spec: { ...base.spec.template.spec, containers: [c] },
+          },
+        },
+      };
+      await r.req('POST', `${DEP}?fieldManager=creator`, { body });
+      const patch = (p: unknown, note: string, manager = 'patcher') =>
+        r.req('PATCH', `${DEP}/web?fieldManager=${manager}`, { body: p, contentType: SMP, note });
+      const containers = (list: unknown[], extra: Record<string, unknown> = {}) => ({
+        spec: { template: { spec: { containers: list, ...extra } } },
+      });
+      await patch(containers([d]), 'a new container goes first');
+      await patch(
+        containers([
+          {
+            name: 'c',
+            image: 'busybox:1.37',
+            ports: [{ containerPort: 81, protocol: 'TCP' }],
+            env: [
+              { name: 'B', value: '2' },
+              { name: 'A', value: '0' },
+            ],
+          },
+        ]),
+        'merge into c: image, a port, env B first and A changed',
+      );
+      await patch(containers([{ name: 'd', $patch: 'delete' }]), '$patch: delete');
+      await patch(
+        containers([{ ...d, name: 'e' }], {
+          '$setElementOrder/containers': [{ name: 'c' }, { name: 'e' }],
+        }),
+        '$setElementOrder puts e last',
+      );
+      await patch(
+        containers([{ name: 'c', env: [{ name: 'A', $patch: 'delete' }] }]),
+        'delete one env entry',
+      );
+      await patch(
+        {
+          spec: {
+            strategy: { $retainKeys: ['type'], type: 'Recreate', rollingUpdate: null },
+          },
+        },
+        '$retainKeys',
+      );
+      await patch({ metadata: { labels: { a: '1', b: '2' } } }, 'labels');
+      await patch({ metadata: { labels: { a: null } } }, 'null deletes', 'other');
+      await patch(
+        containers([{ ...d, name: 'only' }, { $patch: 'replace' }]),
+        '$patch: replace on the list',
+      );
+      await r.req('POST', `${NS}/configmaps?fieldManager=creator`, {
+        body: cm('fin', undefined, { k: 'v' }, { finalizers: ['a.io/x', 'b.io/y'] }),
+      });
+      await r.req('PATCH', `${NS}/configmaps/fin?fieldManager=patcher`, {
+        body: { metadata: { finalizers: ['c.io/z'] } },
+        contentType: SMP,
+        note: 'finalizers merge as a set, new first',
+      });
+      await r.req('PATCH', `${NS}/configmaps/fin?fieldManager=patcher`, {
+        body: { metadata: { finalizers: ['b.io/y', 'd.io/w'] } },
+        contentType: SMP,
+        note: 'finalizers: live-only values before the patch values they precede',
+      });
+      await r.req('PATCH', `${NS}/configmaps/fin?fieldManager=patcher`, {
+        body: {
+          metadata: {
+            '$deleteFromPrimitiveList/finalizers': ['a.io/x', 'c.io/z', 'd.io/w', 'b.io/y'],
+          },
+        },
+        contentType: SMP,
+        note: '$deleteFromPrimitiveList',
+      });
+      await r.req('PATCH', `${NS}/configmaps/fin?fieldManager=patcher`, {
+        body: { data: { k: null, n: '1' } },
+        contentType: SMP,
+        note: 'a map: null deletes',
+      });
+    },
+  },
   'rbac-forbidden': {
     description:
       'RBAC 403s for a user with no rights (Impersonate-User by the system:masters admin): the ' +
@@ -2063,6 +2255,7 @@ async function main(): Promise<void> {
       recorded: true,
       ...(scenario.server ? { server: scenario.server } : {}),
       ...(scenario.embeddedOptions ? { embeddedOptions: scenario.embeddedOptions } : {}),
+      ...(scenario.compareManagedFields ? { compareManagedFields: true } : {}),
       description: scenario.description,
       status: old.status ?? 'pending',
       ...(old.knownDifferences ? { knownDifferences: old.knownDifferences } : {}),

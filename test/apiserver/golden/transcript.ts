@@ -22,6 +22,11 @@ export interface Transcript {
    * wait before a too-new resourceVersion's 504, which the real server makes 3 s).
    */
   embeddedOptions?: Record<string, unknown>;
+  /**
+   * Compare `metadata.managedFields` too (their `time`s normalised like other timestamps); older
+   * transcripts, recorded before the embedded server kept managed fields, leave them out.
+   */
+  compareManagedFields?: boolean;
   description: string;
   /**
    * `asserted`: the embedded server matches and the replay fails on any difference.
