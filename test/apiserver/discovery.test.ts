@@ -210,6 +210,45 @@ describe('OpenAPI documents', () => {
     );
     assert.equal(at(patch, 'parameters', 0, 'name'), 'fieldValidation');
   });
+
+  it('/openapi/v3 hashes each group version by its content: stable across writes, new on a schema change', async () => {
+    const hashes = async () => {
+      const index = (await getJson(server, '/openapi/v3')).body;
+      const url = (gv: string) => textAt(index, 'paths', gv, 'serverRelativeURL');
+      return { apps: url('apis/apps/v1'), widgets: url('apis/golden.example.com/v1') };
+    };
+    const first = await hashes();
+    assert.match(first.apps, /\?hash=[0-9A-F]{128}$/);
+    server.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'h', namespace: 'x' } });
+    assert.deepEqual(await hashes(), first, 'a write changes no schema');
+    const crd = server.get<typeof WIDGET_CRD>({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      name: WIDGET_CRD.metadata.name,
+    })!;
+    const schema = crd.spec.versions[1]!.schema.openAPIV3Schema;
+    server.update({
+      ...crd,
+      spec: {
+        ...crd.spec,
+        versions: [
+          crd.spec.versions[0]!,
+          {
+            ...crd.spec.versions[1]!,
+            schema: {
+              openAPIV3Schema: {
+                ...schema,
+                properties: { ...schema.properties, extra: { type: 'string' } },
+              },
+            },
+          },
+        ],
+      },
+    });
+    const after = await hashes();
+    assert.equal(after.apps, first.apps);
+    assert.notEqual(after.widgets, first.widgets);
+  });
 });
 
 describe('server-side field validation (fieldValidation)', () => {

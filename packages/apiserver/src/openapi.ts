@@ -19,6 +19,7 @@
  * there is no protobuf encoding here, so such a request is 406 NotAcceptable. kubectl reads v3
  * first, so this only matters for `kubectl explain --output plaintext-openapiv2`.
  */
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ServerContext } from './context.js';
 import { OPENAPI_DEFINITIONS, OPENAPI_SOURCE_VERSION } from './openapi-definitions.js';
@@ -185,8 +186,8 @@ function serveV2(ctx: ServerContext, res: ServerResponse, accept: string | undef
 }
 
 /**
- * Serves `/openapi/v2`, `/openapi/v3` (the index, hashed by the current resourceVersion so clients
- * refetch after a CRD change) or `/openapi/v3/{gv}`; false when the path names nothing served.
+ * Serves `/openapi/v2`, `/openapi/v3` (the index, each group version's URL hashed by its
+ * document's content) or `/openapi/v3/{gv}`; false when the path names nothing served.
  */
 export function serveOpenApi(
   ctx: ServerContext,
@@ -200,20 +201,29 @@ export function serveOpenApi(
   }
   const gvs = groupVersions(ctx);
   if (path === '/openapi/v3') {
+    // Each group version's URL carries the hash of its document (as the real server's, an
+    // uppercase hex SHA-512), so clients refetch exactly when its schemas change (a CRD's).
     const paths: Record<string, { serverRelativeURL: string }> = {};
-    for (const key of gvs.keys())
-      paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${ctx.db.resourceVersion}` };
+    for (const [key, infos] of gvs) {
+      const hash = createHash('sha512').update(v3Document(ctx, infos)).digest('hex').toUpperCase();
+      paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${hash}` };
+    }
     sendJson(res, 200, JSON.stringify({ paths }));
     return true;
   }
   const infos = gvs.get(path.slice('/openapi/v3/'.length));
   if (infos === undefined) return false;
+  sendJson(res, 200, v3Document(ctx, infos));
+  return true;
+}
+
+/** The OpenAPI v3 document of one group version's resources, as JSON text. */
+function v3Document(ctx: ServerContext, infos: readonly ResourceInfo[]): string {
   const doc = {
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: OPENAPI_SOURCE_VERSION },
     paths: pathsFor(infos, true),
     components: { schemas: definitionsFor(ctx, infos) },
   };
-  sendJson(res, 200, JSON.stringify(doc).replaceAll('"#/definitions/', '"#/components/schemas/'));
-  return true;
+  return JSON.stringify(doc).replaceAll('"#/definitions/', '"#/components/schemas/');
 }
