@@ -141,7 +141,15 @@ describe('kubectl typed commands (protobuf bodies)', () => {
     const spec = job.spec as { template: { spec: Record<string, unknown> } };
     assert.equal(spec.template.spec['restartPolicy'], 'Never');
     assert.deepEqual(spec.template.spec['containers'], [
-      { name: 'once', image: 'busybox', command: ['echo', 'hi'], resources: {} },
+      {
+        name: 'once',
+        image: 'busybox',
+        command: ['echo', 'hi'],
+        resources: {},
+        terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'File',
+        imagePullPolicy: 'Always',
+      },
     ]);
   });
 

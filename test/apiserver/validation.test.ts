@@ -366,6 +366,45 @@ describe('defaulting and validation through the server', () => {
     assert.equal(relabelled.metadata?.annotations?.[key], '1');
   });
 
+  it('a Job is defaulted and gets the generated controller-uid selector (unless manualSelector)', () => {
+    const job = (name: string, spec: Record<string, unknown> = {}) =>
+      ({
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name, namespace: 'val' },
+        spec: {
+          ...spec,
+          template: {
+            spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox:1.36' }] },
+          },
+        },
+      }) as KubeObject;
+    const created = server.create(job('j')) as KubeObject & {
+      spec: Record<string, unknown> & {
+        selector: unknown;
+        template: { metadata: { labels: unknown } };
+      };
+    };
+    const uid = created.metadata!.uid!;
+    const labels = { 'job-name': 'j', 'controller-uid': uid };
+    // As a real v1.23 server stores `kubectl create job`'s Job.
+    assert.deepEqual(created.metadata?.labels, labels);
+    assert.deepEqual(created.spec.selector, { matchLabels: { 'controller-uid': uid } });
+    assert.deepEqual(created.spec.template.metadata.labels, labels);
+    assert.equal(created.spec['completions'], 1);
+    assert.equal(created.spec['parallelism'], 1);
+    assert.equal(created.spec['backoffLimit'], 6);
+    assert.equal(created.spec['completionMode'], 'NonIndexed');
+    assert.equal(created.spec['suspend'], false);
+    assert.deepEqual((created as { status?: unknown }).status, {});
+    const manual = server.create(
+      job('m', { manualSelector: true, parallelism: 2, selector: { matchLabels: { a: 'b' } } }),
+    ) as KubeObject & { spec: Record<string, unknown> };
+    assert.deepEqual(manual.spec['selector'], { matchLabels: { a: 'b' } });
+    assert.equal(manual.spec['completions'], undefined, 'parallelism set: no completions default');
+    assert.equal(manual.metadata?.labels, undefined);
+  });
+
   it('validation precedes AlreadyExists, dryRun validates, generateName is cut to 58', async () => {
     server.create({
       apiVersion: 'v1',

@@ -293,8 +293,23 @@ function canonicalBase64(map: unknown): unknown {
   return out ?? map;
 }
 
+/** `SetDefaults_Job`: one completion at parallelism 1, six retries, NonIndexed, not suspended. */
+function defaultJob(o: Json): void {
+  const spec = ownSpec(o);
+  if (spec['completions'] === undefined && spec['parallelism'] === undefined) {
+    spec['completions'] = 1;
+    spec['parallelism'] = 1;
+  }
+  setDefault(spec, 'parallelism', 1);
+  setDefault(spec, 'backoffLimit', 6);
+  setDefault(spec, 'completionMode', 'NonIndexed');
+  setDefault(spec, 'suspend', false);
+  defaultTemplate(spec);
+}
+
 const DEFAULTERS: Readonly<Record<string, (o: Json) => void>> = {
   '/secrets': defaultSecret,
+  'batch/jobs': defaultJob,
   '/configmaps': (o) => {
     if (o['binaryData'] !== undefined) o['binaryData'] = canonicalBase64(o['binaryData']);
   },
@@ -370,9 +385,39 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject, keepStatus
   if (info.custom) return;
   const o = obj as unknown as Json;
   if (isDaemonSets(info)) setAnnotation(o, TEMPLATE_GENERATION, '1');
+  if (info.group === 'batch' && info.resource === 'jobs') generateJobSelector(o);
   if (keepStatus && isObject(o['status']) && Object.keys(o['status']).length > 0) return;
   const status = INITIAL_STATUS[`${info.group}/${info.resource}`];
   if (status !== undefined) o['status'] = status(o);
+}
+
+/**
+ * The job registry's `generateSelector` (unless `spec.manualSelector`): the template gets
+ * `controller-uid` (the Job's uid) and `job-name` labels, the selector matches `controller-uid`.
+ * A Job without labels then shows its template's, as the real server's defaulting gives it when
+ * the stored object is read back.
+ */
+function generateJobSelector(o: Json): void {
+  const spec = ownSpec(o);
+  const meta = child(o, 'metadata');
+  if (spec['manualSelector'] !== true) {
+    const uid = typeof meta['uid'] === 'string' ? meta['uid'] : '';
+    const template = child(spec, 'template');
+    const templateMeta = child(template, 'metadata');
+    const labels = { ...(isObject(templateMeta['labels']) ? templateMeta['labels'] : {}) };
+    labels['job-name'] ??= meta['name'];
+    labels['controller-uid'] ??= uid;
+    templateMeta['labels'] = labels;
+    const selector = child(spec, 'selector');
+    const matchLabels = { ...(isObject(selector['matchLabels']) ? selector['matchLabels'] : {}) };
+    matchLabels['controller-uid'] ??= uid;
+    selector['matchLabels'] = matchLabels;
+  }
+  const templateLabels = child(child(spec, 'template'), 'metadata')['labels'];
+  const own = meta['labels'];
+  if ((!isObject(own) || Object.keys(own).length === 0) && isObject(templateLabels)) {
+    meta['labels'] = { ...templateLabels };
+  }
 }
 
 /**
@@ -393,6 +438,7 @@ export function prepareForUpdate(info: ResourceInfo, obj: KubeObject, old: KubeO
 
 const INITIAL_STATUS: Readonly<Record<string, (o: Json) => Json>> = {
   '/pods': (o) => ({ phase: 'Pending', qosClass: podQosClass(child(o, 'spec')) }),
+  'batch/jobs': () => ({}),
   'apps/deployments': () => ({}),
   'apps/replicasets': () => ({ replicas: 0 }),
   'apps/statefulsets': () => ({ replicas: 0, availableReplicas: 0 }),

@@ -575,6 +575,8 @@ export class Storage {
       while (store.items.has(prefix + name)) name = base + randomSuffix();
       meta.name = name;
     }
+    // The uid exists before the registry's PrepareForCreate (a Job's selector names it).
+    meta.uid = randomUUID();
     // The registry's PrepareForCreate and Validate (validation.ts), before the 409 of storage.
     prepareForCreate(info, obj, options.keepStatus === true);
     const errors = validateCreate(info, obj);
@@ -591,7 +593,6 @@ export class Storage {
         },
       ]);
     }
-    meta.uid = randomUUID();
     meta.creationTimestamp = nowTimestamp();
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
