@@ -401,7 +401,10 @@ describe('Controller over HTTP (embedded API server)', () => {
         spec: {
           replicas,
           selector: { matchLabels: { app: 'api' } },
-          template: { metadata: { labels: { app: 'api' } } },
+          template: {
+            metadata: { labels: { app: 'api' } },
+            spec: { containers: [{ name: 'api', image: 'example.com/api:1' }] },
+          },
         },
       }) as KubeObject;
     server.create(deployment(1));
