@@ -86,7 +86,8 @@ import { Reflector, type ReflectorOptions, type RetryInfo } from './reflector.js
 import type { ReflectorError, ReflectorStage } from './reflector-errors.js';
 import type { ReflectorStore } from './reflector-store.js';
 import { compareResourceVersions } from './resource-version.js';
-import { createIndexer, type Indexer, type ReadonlyIndexer } from './store.js';
+import { type Indexer, type ReadonlyIndexer } from './store.js';
+import { ThreadSafeIndexer } from './thread-safe-store.js';
 import { ReentrantWriteError } from './store-errors.js';
 import type { KubeObject } from './types.js';
 
@@ -352,9 +353,9 @@ function logFailure(
 export class SharedIndexInformer<T extends KubeObject> {
   readonly name: string;
   readonly #lw: ListerWatcher<T>;
-  readonly #indexer: Indexer<T>;
+  readonly #indexer: ThreadSafeIndexer<T>;
   readonly #keyFunc: KeyFunc<T>;
-  readonly #processor = new Processor<T>();
+  readonly #processor: Processor<T>;
   readonly #clock: Clock;
   readonly #defaultResync: number;
   readonly #reflectorOptions: SharedIndexInformerOptions<T>['reflector'];
@@ -382,12 +383,14 @@ export class SharedIndexInformer<T extends KubeObject> {
       [NAMESPACE_INDEX]: namespaceIndexFunc,
       ...options.indexers,
     };
-    this.#indexer = createIndexer<T>({
+    this.#indexer = new ThreadSafeIndexer<T>({
       keyFunc: this.#keyFunc,
       indexers,
-      ...(options.freeze === undefined ? {} : { freeze: options.freeze }),
+      freeze: options.freeze ?? false,
     });
     this.#clock = options.clock ?? realClock;
+    const clock = this.#clock;
+    this.#processor = new Processor<T>(() => clock.now());
     this.#defaultResync = options.resyncPeriodMs ?? 0;
     this.#reflectorOptions = options.reflector;
     const logger = options.logger ?? consoleLogger();
@@ -725,11 +728,11 @@ export class SharedIndexInformer<T extends KubeObject> {
     const admitted = this.#admit(raw);
     if (admitted === undefined) return;
     const { obj, key } = admitted;
-    // Look up by object, not by key: the store finds it through its namespace and name maps
-    // without splitting the key string again (a measurable cost per watch event).
-    const old = this.#indexer.get(obj);
+    // One lookup: the store finds the entry through its namespace and name maps (without
+    // splitting the key string) and hands back the object it replaced.
+    let old: T | undefined;
     try {
-      this.#indexer.update(obj);
+      old = this.#indexer.upsert(obj);
     } catch (err) {
       // An index function refused it (the store is unchanged): skip it, as client-go does.
       if (err instanceof ReentrantWriteError) throw err;

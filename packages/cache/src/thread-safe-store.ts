@@ -101,6 +101,13 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   #count = 0;
   #indexes: IndexState<T>[] = [];
   #positions = new Map<string, number>();
+  /**
+   * Namespace indexes answered by the `namespace -> name -> entry` maps themselves (default keys
+   * only): they cost nothing per write and nothing per object.
+   */
+  #virtual = new Map<string, IndexFunc<T>>();
+  /** Every index function by name, in the order added. */
+  #fns = new Map<string, IndexFunc<T>>();
   /** Indexes `listBySelector` can use: label key -> position, a `key=value` one, a namespace one. */
   #labelIndex = new Map<string, number>();
   #labelsIndex = -1;
@@ -132,7 +139,21 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     this.#write(obj);
   }
 
-  #write(obj: T): void {
+  /**
+   * Inserts or replaces `obj` and returns what was stored under its key before (`undefined` for
+   * an insert): an update with one lookup instead of a `get` followed by an `update`.
+   *
+   * @example
+   * ```ts
+   * const previous = indexer.upsert(pod);
+   * console.log(previous === undefined ? 'added' : 'updated');
+   * ```
+   */
+  upsert(obj: T): T | undefined {
+    return this.#write(obj);
+  }
+
+  #write(obj: T): T | undefined {
     if (this.#writing) throw new ReentrantWriteError();
     this.#writing = true;
     try {
@@ -173,8 +194,9 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         }
         this.#count++;
         for (let i = 0; i < n; i++) at[i] = join(indexes[i].map, slots[i], created);
-        return;
+        return undefined;
       }
+      const previous = entry.obj;
 
       const scratch = this.#scratch;
       for (let i = 0; i < n; i++) scratch[i] = valuesOf(indexes[i], obj);
@@ -194,6 +216,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         }
         move(indexes[i].map, entry, i, next);
       }
+      return previous;
     } finally {
       this.#writing = false;
     }
@@ -360,16 +383,33 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   addIndexers(indexers: Indexers<T>): void {
     if (this.#writing) throw new ReentrantWriteError();
     const names = Object.keys(indexers);
-    const taken = names.filter((name) => this.#positions.has(name));
+    const taken = names.filter((name) => this.#fns.has(name));
     if (taken.length > 0) throw new IndexerConflictError(taken);
-    const added: IndexState<T>[] = names.map((name) => {
-      const fn = indexers[name];
-      if (typeof fn !== 'function') {
+    for (const name of names) {
+      if (typeof indexers[name] !== 'function') {
         throw new TypeError(`index function ${JSON.stringify(name)} is not a function`);
       }
-      return { name, fn, single: singleValueReader(fn), map: new Map() };
-    });
-    if (added.length === 0) return;
+    }
+    const added: IndexState<T>[] = [];
+    const register = (): void => {
+      for (const name of names) {
+        const fn = indexers[name];
+        this.#fns.set(name, fn);
+        if (this.#nested !== undefined && describeIndexFunc(fn)?.kind === 'namespace') {
+          this.#virtual.set(name, fn);
+        }
+      }
+    };
+    for (const name of names) {
+      const fn = indexers[name];
+      if (this.#nested === undefined || describeIndexFunc(fn)?.kind !== 'namespace') {
+        added.push({ name, fn, single: singleValueReader(fn), map: new Map() });
+      }
+    }
+    if (added.length === 0) {
+      register();
+      return;
+    }
     this.#writing = true;
     try {
       // Index what is already stored, aside, before registering anything.
@@ -404,6 +444,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         }
       }
       this.#scratch = new Array<Slot>(this.#indexes.length);
+      register();
     } finally {
       this.#writing = false;
     }
@@ -415,7 +456,24 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     return this.#indexes[position];
   }
 
+  /** The objects of namespace `ns` (a virtual namespace index's bucket). */
+  #inNamespace(ns: string): T[] {
+    const byName = this.#nested!.get(ns);
+    if (byName === undefined) return [];
+    const out = new Array<T>(byName.size);
+    let i = 0;
+    for (const e of byName.values()) out[i++] = e.obj;
+    return out;
+  }
+
   index(indexName: string, obj: T): T[] {
+    const virtual = this.#virtual.get(indexName);
+    if (virtual !== undefined) {
+      const values = virtual(obj);
+      if (values.length === 1) return this.#inNamespace(values[0]);
+      // Namespaces are disjoint: distinct values need no deduplication of objects.
+      return [...new Set(values)].flatMap((ns) => this.#inNamespace(ns));
+    }
     const index = this.#index(indexName);
     const values = index.fn(obj);
     if (values.length === 1) return objectsOf(index.map.get(values[0]));
@@ -429,6 +487,10 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   }
 
   indexKeys(indexName: string, value: string): string[] {
+    if (this.#virtual.has(indexName)) {
+      const byName = this.#nested!.get(value);
+      return byName === undefined ? [] : Array.from(byName.values(), keyOf);
+    }
     const bucket = this.#index(indexName).map.get(value);
     if (bucket === undefined) return [];
     const out = new Array<string>(bucket.length);
@@ -437,16 +499,18 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   }
 
   byIndex(indexName: string, value: string): T[] {
+    if (this.#virtual.has(indexName)) return this.#inNamespace(value);
     return objectsOf(this.#index(indexName).map.get(value));
   }
 
   listIndexFuncValues(indexName: string): string[] {
+    if (this.#virtual.has(indexName)) return Array.from(this.#nested!.keys());
     return Array.from(this.#index(indexName).map.keys());
   }
 
   getIndexers(): Indexers<T> {
     const out: Record<string, IndexFunc<T>> = {};
-    for (const index of this.#indexes) out[index.name] = index.fn;
+    for (const [name, fn] of this.#fns) out[name] = fn;
     return Object.freeze(out);
   }
 
