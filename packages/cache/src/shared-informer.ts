@@ -86,7 +86,7 @@ import { Reflector, type ReflectorOptions, type RetryInfo } from './reflector.js
 import type { ReflectorError, ReflectorStage } from './reflector-errors.js';
 import type { ReflectorStore } from './reflector-store.js';
 import { compareResourceVersions } from './resource-version.js';
-import { type Indexer, type ReadonlyIndexer } from './store.js';
+import type { ReadonlyIndexer } from './store.js';
 import { ThreadSafeIndexer } from './thread-safe-store.js';
 import { ReentrantWriteError } from './store-errors.js';
 import type { KubeObject } from './types.js';
