@@ -345,6 +345,14 @@ export class Listener<T> implements HandlerRegistration {
     return this.#state === 'waiting';
   }
 
+  /**
+   * Slots this registration's private buffer holds (0 when it has none): what an idle
+   * registration costs beyond its fixed fields, whatever it buffered before.
+   */
+  get bufferSlots(): number {
+    return this.#ring === undefined ? 0 : this.#ring.length;
+  }
+
   /** @internal Log position; the processor trims the log to the smallest cursor. */
   get cursor(): number {
     return this.#cursor;
@@ -707,6 +715,19 @@ export class Processor<T> {
   /** Current registrations. */
   get listeners(): readonly Listener<T>[] {
     return this.#listeners;
+  }
+
+  /**
+   * Notifications the shared log holds: those the slowest registration has not read yet. One
+   * per change, however many registrations read it.
+   */
+  get retained(): number {
+    return this.#log.tail - this.#log.start;
+  }
+
+  /** Slots the shared log's ring holds (it shrinks back once everything was read). */
+  get logSlots(): number {
+    return this.#log.ring.length;
   }
 
   add(listener: Listener<T>): void {
