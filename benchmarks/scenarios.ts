@@ -169,12 +169,32 @@ async function heapChild(job: HeapJob, maxOldSpaceMiB: number): Promise<HeapRepo
 }
 
 async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
-  const count = ctx.quick ? 500 : 50_000;
-  const base = `3 heap: ${k(count)} Pods`;
+  const results: Result[] = [];
+  for (const [resource, count, noun] of [
+    ['pods', ctx.quick ? 500 : 50_000, 'Pods'],
+    ['configmaps', ctx.quick ? 500 : 100_000, 'ConfigMaps'],
+  ] as const) {
+    results.push(...(await heapOf(ctx, resource, count, noun)));
+  }
+  return results;
+}
+
+async function heapOf(
+  ctx: ScenarioContext,
+  resource: 'pods' | 'configmaps',
+  count: number,
+  noun: string,
+): Promise<Result[]> {
+  const base = `3 heap: ${k(count)} ${noun}`;
   progress(`${base}: loading data set`);
-  await ctx.source.load({ resource: 'pods', count, views: 'both' });
+  await ctx.source.load({ resource, count, views: 'both' });
   const variants: { name: string; impls: Impl[]; job: HeapJob['variants'][number] }[] = [
     { name: 'full objects', impls: ['kubecache', 'client-node', 'floor'], job: {} },
+    {
+      name: 'full objects, strings interned',
+      impls: ['kubecache'],
+      job: { internStrings: true },
+    },
     {
       name: 'managedFields stripped',
       impls: ['kubecache', 'floor'],
@@ -192,7 +212,7 @@ async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
         {
           impl,
           url: ctx.source.url,
-          resource: 'pods',
+          resource,
           count,
           variants: mine.map((v) => v.job),
           warmup: !ctx.quick,
@@ -220,7 +240,7 @@ async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
           unit: 'bytes',
         });
     }
-  await ctx.source.unload('pods');
+  await ctx.source.unload(resource);
   return results;
 }
 

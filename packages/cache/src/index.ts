@@ -36,3 +36,4 @@ export * from './random.js';
 export * from './resource-version.js';
 export * from './watcher.js';
 export * from './observability.js';
+export * from './intern.js';

@@ -55,7 +55,7 @@ import { Backoff, type BackoffOptions } from './backoff.js';
 import { ApiStatusError, KubecacheError } from './errors.js';
 import type { ListerWatcher, WatchEvent, WatchOptions } from './lister-watcher.js';
 import { INITIAL_EVENTS_END_ANNOTATION } from './lister-watcher.js';
-import type { ReflectorStore } from './reflector-store.js';
+import type { PagedReplace, ReflectorStore } from './reflector-store.js';
 import type { WatchStalledError } from './reflector-errors.js';
 import {
   ReflectorError,
@@ -269,6 +269,9 @@ export class Reflector<T extends KubeObject> {
   #lastSyncRv = '';
   /** A list came back in more than one page: the server pages this resource. */
   #paginatedResult = false;
+  /** A paged relist being applied page by page, and how many items it applied so far. */
+  #pagedReplace: PagedReplace<T> | undefined;
+  #pagedItems = 0;
   readonly #onSyncRv: ((rv: string) => void) | undefined;
   #rvUnavailable = false;
   #synced = false;
@@ -482,7 +485,12 @@ export class Reflector<T extends KubeObject> {
     signal: AbortSignal,
   ): Promise<ReflectorState<T>> {
     const continuing = state.continueToken !== undefined;
-    if (!continuing && state.items.length === 0) this.#listStartedAt = this.#clock.now();
+    if (!continuing && state.items.length === 0) {
+      this.#listStartedAt = this.#clock.now();
+      // A list starting over abandons a paged replace in progress.
+      this.#pagedReplace = undefined;
+      this.#pagedItems = 0;
+    }
     let page;
     try {
       page = await this.#lw.list({
@@ -522,10 +530,26 @@ export class Reflector<T extends KubeObject> {
       // Anything else: retry this very page after a backoff (the token stays valid or expires).
       return this.#fail(this.#error('list', err, 'list failed'), state);
     }
+    const listRv = state.listRv ?? page.resourceVersion;
+    if (page.continue && this.#synced && this.#store.beginReplace !== undefined) {
+      // A paged relist: hand the store each page now rather than holding the whole new list
+      // next to the old contents (see ReflectorStore.beginReplace).
+      this.#paginatedResult = true;
+      try {
+        (this.#pagedReplace ??= this.#store.beginReplace()).page(page.items);
+      } catch (err) {
+        this.#pagedReplace = undefined;
+        return this.#fail(
+          this.#error('list', err, 'store rejected the listed items'),
+          this.#listState(),
+        );
+      }
+      this.#pagedItems += page.items.length;
+      return { ...state, continueToken: page.continue, listRv };
+    }
     let items = state.items;
     if (items.length === 0) items = page.items;
     else for (let i = 0; i < page.items.length; i++) items.push(page.items[i]!);
-    const listRv = state.listRv ?? page.resourceVersion;
     if (page.continue) {
       this.#paginatedResult = true;
       return { ...state, continueToken: page.continue, listRv, items };
@@ -538,8 +562,13 @@ export class Reflector<T extends KubeObject> {
    * failure transition when the store rejects it (the next attempt lists again), else undefined.
    */
   #commitList(items: readonly T[], rv: string): ReflectorState<T> | undefined {
+    const paged = this.#pagedReplace;
+    const listed = this.#pagedItems + items.length;
+    this.#pagedReplace = undefined;
+    this.#pagedItems = 0;
     try {
-      this.#store.replace(items, rv);
+      if (paged !== undefined) paged.commit(items, rv);
+      else this.#store.replace(items, rv);
     } catch (err) {
       return this.#fail(
         this.#error('list', err, 'store rejected the listed items'),
@@ -559,7 +588,7 @@ export class Reflector<T extends KubeObject> {
     if (this.#goneStreak <= 1) this.#progress();
     else this.#failures = 0;
     this.#observe('listed', {
-      items: items.length,
+      items: listed,
       durationMs: now - this.#listStartedAt,
       relist: this.#lists > 1,
     });

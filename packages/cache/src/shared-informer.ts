@@ -84,7 +84,7 @@ import {
 } from './processor.js';
 import { Reflector, type ReflectorOptions, type RetryInfo } from './reflector.js';
 import type { ReflectorError, ReflectorStage } from './reflector-errors.js';
-import type { ReflectorStore } from './reflector-store.js';
+import type { PagedReplace, ReflectorStore } from './reflector-store.js';
 import { compareResourceVersions } from './resource-version.js';
 import type { ReadonlyIndexer } from './store.js';
 import { ThreadSafeIndexer } from './thread-safe-store.js';
@@ -402,6 +402,7 @@ export class SharedIndexInformer<T extends KubeObject> {
       update: (obj) => this.#upsert(obj),
       delete: (obj) => this.#delete(obj),
       replace: (items, rv) => this.#replace(items, rv),
+      beginReplace: () => this.#beginReplace(),
     };
   }
 
@@ -794,6 +795,58 @@ export class SharedIndexInformer<T extends KubeObject> {
       for (const w of waiters) w();
       this.#scheduleResync();
     }
+  }
+
+  /**
+   * A relist applied page by page (see `ReflectorStore.beginReplace`): each page's objects are
+   * stored at once (so the objects they replace can be collected) and told to handlers as adds
+   * or updates; the commit deletes what no page named, with tombstones. An object the store
+   * refuses is left out, so a stored older version of it is deleted too, as `replace` does.
+   */
+  #beginReplace(): PagedReplace<T> {
+    const seen = new Set<string>();
+    const page = (rawItems: readonly T[]): void => {
+      const p = this.#processor;
+      for (let i = 0; i < rawItems.length; i++) {
+        const admitted = this.#admit(rawItems[i]!);
+        if (admitted === undefined) continue;
+        const { obj, key } = admitted;
+        let old: T | undefined;
+        try {
+          old = this.#indexer.upsert(obj);
+        } catch (err) {
+          if (err instanceof ReentrantWriteError) throw err;
+          this.#report(new StoreRejectedError(key, err), { source: 'store', key });
+          continue;
+        }
+        seen.add(key);
+        if (old === undefined) {
+          p.distribute({ kind: 'add', key, obj, isInInitialList: false });
+        } else if (
+          old !== obj &&
+          (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion ||
+            old.metadata?.resourceVersion === undefined)
+        ) {
+          p.distribute({ kind: 'update', key, oldObj: old, newObj: obj });
+        }
+      }
+    };
+    return {
+      page,
+      commit: (items) => {
+        page(items);
+        for (const key of this.#indexer.listKeys()) {
+          if (seen.has(key)) continue;
+          const last = this.#indexer.deleteByKey(key);
+          if (last === undefined) continue;
+          this.#processor.distribute({
+            kind: 'delete',
+            key,
+            obj: new DeletedFinalStateUnknown(key, last),
+          });
+        }
+      },
+    };
   }
 
   /** What handlers are told when the cache becomes `items`: tombstones, adds, updates. */
