@@ -1,7 +1,8 @@
 // Peak heap during a relist (410 Expired -> LIST -> replace), in a fresh process: sync a kubecache
 // informer, take the steady heap after full GCs, wait for the replay server to expire the watch,
-// and sample the live heap (a full GC before each sample, every `sampleMs`) until the relist is
-// stored. Prints one JSON line. Started by `scenarios.ts` with `--expose-gc`.
+// and sample the live heap (a full GC before each sample: every `sampleMs`, and from the transform
+// every page of objects) until the relist is stored. Prints one JSON line. Started by
+// `scenarios.ts` with `--expose-gc`.
 import { type KubeObject, SharedIndexInformer } from '@kubecache/cache';
 import { KubeListerWatcher } from '@kubecache/client';
 import { settle } from './measure.ts';
@@ -28,11 +29,30 @@ export interface RelistReport {
 
 const job = JSON.parse(process.argv[2] ?? '{}') as RelistJob;
 const gc = (globalThis as { gc?: () => void }).gc!;
+let peak = 0;
+let samples = 0;
+let relistStart = 0;
+function sample(): void {
+  gc();
+  samples++;
+  peak = Math.max(peak, process.memoryUsage().heapUsed);
+}
+
+// The transform sees every listed object just before it is stored: sampling there (every
+// `sampleEvery` objects and at the last one of a list) catches the peak of a replace done in one
+// synchronous step, which a timer never sees.
+let relisting = false;
+let transformed = 0;
+const sampleEvery = job.pageSize > 0 ? job.pageSize : 10_000;
 const informer = new SharedIndexInformer<KubeObject>({
   listerWatcher: new KubeListerWatcher<KubeObject>(kubeConfigFor(job.url), {
     resource: { group: '', version: 'v1', resource: job.resource },
   }),
   reflector: { pageSize: job.pageSize },
+  transform: (obj) => {
+    if (relisting && ++transformed % sampleEvery === 0) sample();
+    return obj;
+  },
 });
 let relisted!: () => void;
 const relist = new Promise<void>((resolve) => (relisted = resolve));
@@ -44,16 +64,11 @@ informer.observe({
 const ac = new AbortController();
 const running = informer.run(ac.signal);
 await informer.waitForSync();
+while (!informer.health().watching) await new Promise((resolve) => setTimeout(resolve, 10));
 await settle();
 const steady = process.memoryUsage().heapUsed;
-let peak = steady;
-let samples = 0;
-let relistStart = 0;
-const sample = (): void => {
-  gc();
-  samples++;
-  peak = Math.max(peak, process.memoryUsage().heapUsed);
-};
+relisting = true;
+peak = steady;
 // Sample from the moment the watch is cut (the replay server expires it) until the relist ends.
 const timer = setInterval(() => {
   if (!informer.health().watching) {
