@@ -188,12 +188,6 @@ export interface HandlerRegistration {
  * registration keeps only a cursor into it, so a change costs one append whatever the number of
  * registrations. Entries are dropped once the slowest attached registration has read them.
  * Internal to {@link Processor} and its listeners (not exported from the package).
- *
- * @example
- * ```ts
- * const log = new EventLog<Pod>();
- * log.append({ kind: 'add', key: 'default/web', obj: pod, isInInitialList: false });
- * ```
  */
 export class EventLog<T> {
   /** Power-of-two ring; the notification of sequence number `s` is at `s & mask`. */

@@ -34,9 +34,11 @@ export interface ReflectorStore<T extends KubeObject> {
  *
  * @example
  * ```ts
+ * const first = await listerWatcher.list({ limit: 500, signal });
+ * const rest = await listerWatcher.list({ limit: 500, continue: first.continue, signal });
  * const replace = informer.sink.beginReplace?.();
- * replace?.page(firstPage.items);
- * replace?.commit(lastPage.items, lastPage.resourceVersion);
+ * replace?.page(first.items);
+ * replace?.commit(rest.items, rest.resourceVersion);
  * ```
  */
 export interface PagedReplace<T extends KubeObject> {

@@ -147,13 +147,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
 
   /**
    * Inserts or replaces `obj` and returns what was stored under its key before (`undefined` for
-   * an insert): an update with one lookup instead of a `get` followed by an `update`.
-   *
-   * @example
-   * ```ts
-   * const previous = indexer.upsert(pod);
-   * console.log(previous === undefined ? 'added' : 'updated');
-   * ```
+   * an insert): an update with one lookup instead of a `get` followed by an `update` (the
+   * informer's write path).
    */
   upsert(obj: T): T | undefined {
     return this.#write(obj);
