@@ -60,6 +60,27 @@ class MemoryListerWatcher implements ListerWatcher<KubeObject> {
       resourceVersion: String(this.#data.items.length),
     });
   }
+  /** As the client's lister-watcher does: the events of one chunk (here: one turn) per batch. */
+  watchBatches(options: { signal: AbortSignal }): AsyncIterable<readonly WatchEvent<KubeObject>[]> {
+    const events = this.#data.events;
+    const signal = options.signal;
+    return {
+      async *[Symbol.asyncIterator]() {
+        for (let i = 0; i < events.length; i += BATCH) {
+          if (i > 0) await turn();
+          const batch: WatchEvent<KubeObject>[] = [];
+          for (let j = i; j < Math.min(events.length, i + BATCH); j++)
+            batch.push({ type: 'MODIFIED', object: events[j] });
+          yield batch;
+        }
+        // Idle open stream: end only when the consumer aborts.
+        await new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          else signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+      },
+    };
+  }
   watch(options: { signal: AbortSignal }): AsyncIterable<WatchEvent<KubeObject>> {
     const events = this.#data.events;
     const signal = options.signal;

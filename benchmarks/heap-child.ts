@@ -13,7 +13,10 @@ export interface HeapJob {
   resource: SyncRequest['resource'];
   count: number;
   /** Measured one after the other, each from its own baseline. */
-  variants: Pick<SyncRequest, 'metadataOnly' | 'stripManagedFields' | 'floorPageSize'>[];
+  variants: Pick<
+    SyncRequest,
+    'metadataOnly' | 'stripManagedFields' | 'internStrings' | 'floorPageSize'
+  >[];
   /** Sync once before measuring, to compile the hot code first. */
   warmup: boolean;
 }

@@ -10,6 +10,7 @@ import {
   type KubeObject,
   SharedIndexInformer,
   stripManagedFields as kubecacheStripManagedFields,
+  internStrings,
 } from '@kubecache/cache';
 import { KubeListerWatcher } from '@kubecache/client';
 import {
@@ -38,6 +39,8 @@ export interface SyncRequest {
   metadataOnly?: boolean;
   /** Drop `metadata.managedFields` before caching. */
   stripManagedFields?: boolean;
+  /** kubecache only: intern repeated strings and share empty objects (`internStrings()`). */
+  internStrings?: boolean;
   /**
    * Floor only: list in pages of this size (0/undefined: one request). Needed past ~500 MB of
    * JSON, which no single string can hold (V8's limit is 2^29 - 24 characters).
@@ -291,6 +294,12 @@ const clientNode: Adapter = {
 // ---------------------------------------------------------------------------------------------
 // kubecache: its informer over its lister-watcher, as a user would wire them.
 
+function transformOf(req: SyncRequest): ((obj: KubeObject) => KubeObject) | undefined {
+  if (!req.internStrings) return req.stripManagedFields ? kubecacheStripManagedFields : undefined;
+  const intern = internStrings<KubeObject>();
+  return req.stripManagedFields ? (obj) => intern(kubecacheStripManagedFields(obj)) : intern;
+}
+
 function kubecacheInformer(req: SyncRequest): SharedIndexInformer<KubeObject> {
   const listerWatcher = new KubeListerWatcher<KubeObject>(kubeConfigFor(req.url), {
     resource: { group: '', version: 'v1', resource: req.resource },
@@ -298,7 +307,7 @@ function kubecacheInformer(req: SyncRequest): SharedIndexInformer<KubeObject> {
   });
   return new SharedIndexInformer<KubeObject>({
     listerWatcher,
-    transform: req.stripManagedFields ? kubecacheStripManagedFields : undefined,
+    transform: transformOf(req),
   });
 }
 

@@ -34,6 +34,11 @@ export interface DatasetSpec {
   views?: 'full' | 'metadata' | 'both';
   /** Data set seed. Default 1. */
   seed?: number;
+  /**
+   * End every watch that resumes from a resourceVersion with a 410 Expired ERROR event this long
+   * after it opened, so clients relist (the relist scenario). Default: never.
+   */
+  expireWatchesAfterMs?: number;
 }
 
 /** Sizes of a loaded data set. */
@@ -261,8 +266,25 @@ async function handle(
   if (fromEvent < view.events.length) {
     if (!(await writeAll(res, view.events.slice(fromEvent)))) return;
   }
+  const expireMs = ds.spec.expireWatchesAfterMs;
+  if (expireMs !== undefined && !sendInitial && rvParam !== '' && rvParam !== '0') {
+    const timer = setTimeout(() => {
+      res.end(`${JSON.stringify({ type: 'ERROR', object: EXPIRED })}\n`);
+    }, expireMs);
+    res.on('close', () => clearTimeout(timer));
+  }
   // Keep the stream open (as a real watch does) until the client closes it.
 }
+
+const EXPIRED = {
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message: 'too old resource version',
+  reason: 'Expired',
+  code: 410,
+};
 
 /**
  * Starts a replay server on a free port of 127.0.0.1.

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { fanout, fanoutData } from './fanout.ts';
 import type { FixtureKind } from './fixtures.ts';
 import type { HeapJob, HeapReport } from './heap-child.ts';
+import type { RelistJob, RelistReport } from './relist-child.ts';
 import { type Adapter, adapters, type Impl, type SyncRequest } from './impls.ts';
 import { median, progress, type Result, settle } from './measure.ts';
 import {
@@ -169,12 +170,32 @@ async function heapChild(job: HeapJob, maxOldSpaceMiB: number): Promise<HeapRepo
 }
 
 async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
-  const count = ctx.quick ? 500 : 50_000;
-  const base = `3 heap: ${k(count)} Pods`;
+  const results: Result[] = [];
+  for (const [resource, count, noun] of [
+    ['pods', ctx.quick ? 500 : 50_000, 'Pods'],
+    ['configmaps', ctx.quick ? 500 : 100_000, 'ConfigMaps'],
+  ] as const) {
+    results.push(...(await heapOf(ctx, resource, count, noun)));
+  }
+  return results;
+}
+
+async function heapOf(
+  ctx: ScenarioContext,
+  resource: 'pods' | 'configmaps',
+  count: number,
+  noun: string,
+): Promise<Result[]> {
+  const base = `3 heap: ${k(count)} ${noun}`;
   progress(`${base}: loading data set`);
-  await ctx.source.load({ resource: 'pods', count, views: 'both' });
+  await ctx.source.load({ resource, count, views: 'both' });
   const variants: { name: string; impls: Impl[]; job: HeapJob['variants'][number] }[] = [
     { name: 'full objects', impls: ['kubecache', 'client-node', 'floor'], job: {} },
+    {
+      name: 'full objects, strings interned',
+      impls: ['kubecache'],
+      job: { internStrings: true },
+    },
     {
       name: 'managedFields stripped',
       impls: ['kubecache', 'floor'],
@@ -192,7 +213,7 @@ async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
         {
           impl,
           url: ctx.source.url,
-          resource: 'pods',
+          resource,
           count,
           variants: mine.map((v) => v.job),
           warmup: !ctx.quick,
@@ -220,59 +241,132 @@ async function heapScenario(ctx: ScenarioContext): Promise<Result[]> {
           unit: 'bytes',
         });
     }
-  await ctx.source.unload('pods');
+  await ctx.source.unload(resource);
+  return results;
+}
+
+// 8 ---------------------------------------------------------------------------------------------
+
+async function relistChild(job: RelistJob): Promise<RelistReport> {
+  const script = fileURLToPath(new URL('./relist-child.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--expose-gc', script, JSON.stringify(job)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => (out += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const line = out.split('\n').find((l) => l.startsWith('{'));
+  if (code !== 0 || line === undefined)
+    throw new Error(`relist child failed (exit ${code}): ${out}`);
+  return JSON.parse(line) as RelistReport;
+}
+
+async function relistScenario(ctx: ScenarioContext): Promise<Result[]> {
+  const count = ctx.quick ? 2000 : 100_000;
+  progress(`8 relist: ${k(count)} ConfigMaps: loading data set`);
+  // Every resumed watch is expired after a while: long enough to sync and settle first.
+  await ctx.source.load({
+    resource: 'configmaps',
+    count,
+    expireWatchesAfterMs: ctx.quick ? 1500 : 6000,
+  });
+  const results: Result[] = [];
+  for (const [pageSize, how] of [
+    [500, 'paged (500), applied page by page'],
+    [0, 'one LIST, replaced at once'],
+  ] as const) {
+    const scenario = `8 relist: ${k(count)} ConfigMaps (410 -> LIST -> replace), ${how}`;
+    const peaks: number[] = [];
+    for (let r = 0; r < repeatsOf(ctx, 1); r++) {
+      const report = await relistChild({
+        url: ctx.source.url,
+        resource: 'configmaps',
+        count,
+        pageSize,
+        sampleMs: ctx.quick ? 5 : 100,
+      });
+      peaks.push(report.peakMiB / report.steadyMiB);
+      progress(
+        `${scenario}: steady ${report.steadyMiB.toFixed(0)} MiB, peak ${report.peakMiB.toFixed(0)} MiB ` +
+          `(${report.samples} samples over ${Math.round(report.relistMs)} ms), after ${report.afterMiB.toFixed(0)} MiB`,
+      );
+    }
+    results.push({
+      scenario,
+      impl: 'kubecache',
+      metric: 'peak live heap / steady heap',
+      value: median(peaks),
+      unit: 'ratio',
+    });
+  }
+  await ctx.source.unload('configmaps');
   return results;
 }
 
 async function millionScenario(ctx: ScenarioContext): Promise<Result[]> {
   const count = ctx.quick ? 10_000 : 1_000_000;
-  const scenario = `6 metadata-only: ${k(count)} ConfigMaps`;
-  progress(`${scenario}: loading data set (this takes a while at 1M)`);
-  await ctx.source.load({ resource: 'configmaps', count, views: 'metadata' });
+  progress(`6: ${k(count)} ConfigMaps: loading data set (this takes a while at 1M)`);
+  await ctx.source.load({ resource: 'configmaps', count, views: 'both' });
   const results: Result[] = [];
-  const impls: Impl[] = ['kubecache', 'client-node', 'floor'];
-  for (const impl of impls) {
-    let report: HeapReport;
-    try {
-      [report] = await heapChild(
-        {
-          impl,
-          url: ctx.source.url,
-          resource: 'configmaps',
-          count,
-          // A 1M-object list body is ~1 GB: more than any JS string holds, so the floor pages.
-          variants: [{ metadataOnly: true, floorPageSize: count > 100_000 ? 10_000 : 0 }],
-          warmup: false,
-        },
-        12_288,
+  // A 1M-object list body is ~1 GB: more than any JS string holds, so the floor pages.
+  const floorPageSize = count > 100_000 ? 10_000 : 0;
+  const variants: { name: string; impls: Impl[]; job: HeapJob['variants'][number] }[] = [
+    {
+      name: 'metadata-only',
+      impls: ['kubecache', 'client-node', 'floor'],
+      job: { metadataOnly: true, floorPageSize },
+    },
+    {
+      name: 'full objects, managedFields stripped',
+      impls: ['kubecache', 'floor'],
+      job: { stripManagedFields: true, floorPageSize },
+    },
+  ];
+  for (const v of variants) {
+    const scenario = `6 ${v.name}: ${k(count)} ConfigMaps`;
+    for (const impl of v.impls) {
+      let report: HeapReport;
+      try {
+        [report] = await heapChild(
+          {
+            impl,
+            url: ctx.source.url,
+            resource: 'configmaps',
+            count,
+            variants: [v.job],
+            warmup: false,
+          },
+          12_288,
+        );
+      } catch (error) {
+        // client-node lists in one request; past V8's string limit it cannot sync at all.
+        const note = `${scenario}: ${impl} failed: ${String(error).split('\n')[0].slice(0, 200)}`;
+        progress(note);
+        SCENARIO_NOTES.push(note);
+        continue;
+      }
+      progress(
+        `${scenario}: ${impl}: synced in ${report.syncMs.toFixed(0)} ms, ${Math.round(report.bytesPerObject)} bytes/object, heap ${report.heapUsedMiB.toFixed(0)} MiB`,
       );
-    } catch (error) {
-      // client-node lists in one request; past V8's string limit it cannot sync at all.
-      const note = `${scenario}: ${impl} failed: ${String(error).split('\n')[0].slice(0, 200)}`;
-      progress(note);
-      SCENARIO_NOTES.push(note);
-      continue;
+      results.push(
+        { scenario, impl, metric: 'time to synced', value: report.syncMs, unit: 'ms' },
+        {
+          scenario,
+          impl,
+          metric: 'retained heap per object',
+          value: report.bytesPerObject,
+          unit: 'bytes',
+        },
+        {
+          scenario,
+          impl,
+          metric: 'retained heap',
+          value: (report.bytesPerObject * report.objects) / 2 ** 20,
+          unit: 'MiB',
+        },
+      );
     }
-    progress(
-      `${scenario}: ${impl}: synced in ${report.syncMs.toFixed(0)} ms, ${Math.round(report.bytesPerObject)} bytes/object, heap ${report.heapUsedMiB.toFixed(0)} MiB`,
-    );
-    results.push(
-      { scenario, impl, metric: 'time to synced', value: report.syncMs, unit: 'ms' },
-      {
-        scenario,
-        impl,
-        metric: 'retained heap per object',
-        value: report.bytesPerObject,
-        unit: 'bytes',
-      },
-      {
-        scenario,
-        impl,
-        metric: 'retained heap',
-        value: (report.bytesPerObject * report.objects) / 2 ** 20,
-        unit: 'MiB',
-      },
-    );
   }
   await ctx.source.unload('configmaps');
   return results;
@@ -414,4 +508,5 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 5, name: 'store', run: storeScenario },
   { id: 6, name: 'million', run: millionScenario },
   { id: 7, name: 'workqueue', run: workqueueScenario },
+  { id: 8, name: 'relist', run: relistScenario },
 ];

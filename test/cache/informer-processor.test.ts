@@ -357,3 +357,90 @@ describe('processor: bounded buffers coalesce per key', () => {
     assert.equal(l.hasSynced(), true);
   });
 });
+
+describe('processor: one shared log, a cursor per registration', () => {
+  it('keeps one log entry per change whatever the number of registrations, and trims what all have read', async () => {
+    const p = new Processor<Obj>();
+    const recorders = Array.from({ length: 100 }, () => recorder());
+    recorders.forEach((r, i) =>
+      p.add(
+        new Listener(
+          r.handler,
+          { name: `r${i}` },
+          () => {},
+          () => true,
+        ),
+      ),
+    );
+    for (let i = 0; i < 50; i++) p.distribute(add(obj(`o${i}`, i)));
+    assert.equal(p.retained, 50, 'one entry per change, not one per change and registration');
+    assert.equal(recorders[0]!.log.length, 0, 'nothing is delivered inside distribute');
+    await p.drained();
+    for (const r of recorders) assert.equal(r.log.length, 50);
+    assert.deepEqual(recorders[99]!.log, recorders[0]!.log);
+    assert.equal(p.retained, 0, 'read by all: dropped');
+  });
+
+  it('an idle registration holds no buffer, whatever it buffered before; the log shrinks back', async () => {
+    const p = new Processor<Obj>();
+    const gate = deferred();
+    const slow = recorder(gate);
+    const fast = recorder();
+    const slowListener = new Listener(
+      slow.handler,
+      { name: 'slow', bufferCapacity: 64 },
+      () => {},
+      () => true,
+    );
+    p.add(slowListener);
+    p.add(
+      new Listener(
+        fast.handler,
+        { name: 'fast' },
+        () => {},
+        () => true,
+      ),
+    );
+    // The slow handler blocks on its first event while 12k changes to 3k keys arrive (fewer than
+    // the fast one's capacity, so it sees every one).
+    for (let i = 0; i < 12_000; i++)
+      p.distribute(upd(obj(`k${i % 3000}`, i), obj(`k${i % 3000}`, i + 1)));
+    await tick();
+    assert.ok(
+      slowListener.bufferSlots > 0,
+      'the blocked registration compacted into its own buffer',
+    );
+    assert.ok(
+      slowListener.pending <= 2 * 3000 + 64,
+      `bounded by the keys (${slowListener.pending})`,
+    );
+    gate.resolve();
+    await p.drained();
+    assert.equal(fast.log.length, 12_000);
+    assert.equal(slowListener.pending, 0);
+    assert.equal(slowListener.bufferSlots, 0, 'drained: the private buffer is released');
+    assert.equal(p.retained, 0);
+    assert.ok(p.logSlots <= 256, `the log gave its memory back (${p.logSlots} slots)`);
+  });
+
+  it('notifications for one registration (resync, late snapshot) come after what it has not read yet', async () => {
+    const p = new Processor<Obj>();
+    const gate = deferred();
+    const r = recorder(gate);
+    const l = new Listener(
+      r.handler,
+      { name: 'r' },
+      () => {},
+      () => true,
+    );
+    p.add(l);
+    p.distribute(add(obj('a', 1)));
+    await tick();
+    p.distribute(upd(obj('a', 1), obj('a', 2)));
+    p.deliverTo(l, upd(obj('a', 2), obj('a', 2)));
+    p.distribute(upd(obj('a', 2), obj('a', 3)));
+    gate.resolve();
+    await p.drained();
+    assert.deepEqual(r.log, ['add a@1', 'update a@1->a@2', 'update a@2->a@2', 'update a@2->a@3']);
+  });
+});

@@ -14,7 +14,21 @@ export * from './reflector.js';
 export * from './label-selector.js';
 export * from './field-selector.js';
 export * from './shard-selector.js';
-export * from './processor.js';
+export {
+  DEFAULT_BUFFER_CAPACITY,
+  DRAIN_BATCH,
+  MIN_RESYNC_PERIOD_MS,
+  Listener,
+  Processor,
+  isTombstone,
+} from './processor.js';
+export type {
+  HandlerErrorHook,
+  HandlerOptions,
+  HandlerRegistration,
+  Notification,
+  ResourceEventHandler,
+} from './processor.js';
 export * from './informer-events.js';
 export * from './shared-informer.js';
 export * from './lister.js';
@@ -22,3 +36,4 @@ export * from './random.js';
 export * from './resource-version.js';
 export * from './watcher.js';
 export * from './observability.js';
+export * from './intern.js';

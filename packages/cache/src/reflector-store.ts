@@ -17,4 +17,33 @@ export interface ReflectorStore<T extends KubeObject> {
    * add, a changed one an update.
    */
   replace(items: readonly T[], resourceVersion: string): void;
+  /**
+   * Optional: a replace delivered page by page, which a reflector uses for a paged *re*list, so
+   * that the store never holds the old contents and the complete new list at once (a relist of
+   * 100k objects would otherwise peak at twice the steady heap). Each page moves the objects it
+   * names forward; `commit` applies the last page and removes what no page named. Between pages
+   * the contents are a mix of old and new objects, each of them a state the server had, as during
+   * a watch. A replace the reflector abandons (the list failed) is simply dropped: the objects
+   * already moved forward stay, and the next list completes the job.
+   */
+  beginReplace?(): PagedReplace<T>;
+}
+
+/**
+ * One replace in progress (see {@link ReflectorStore.beginReplace}).
+ *
+ * @example
+ * ```ts
+ * const first = await listerWatcher.list({ limit: 500, signal });
+ * const rest = await listerWatcher.list({ limit: 500, continue: first.continue, signal });
+ * const replace = informer.sink.beginReplace?.();
+ * replace?.page(first.items);
+ * replace?.commit(rest.items, rest.resourceVersion);
+ * ```
+ */
+export interface PagedReplace<T extends KubeObject> {
+  /** Applies one page of the list (not the last). */
+  page(items: readonly T[]): void;
+  /** Applies the last page and completes the replace: objects no page named are deleted. */
+  commit(items: readonly T[], resourceVersion: string): void;
 }

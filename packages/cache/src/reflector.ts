@@ -53,9 +53,9 @@ import type { Clock } from './clock.js';
 import { realClock, sleep } from './clock.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { ApiStatusError, KubecacheError } from './errors.js';
-import type { ListerWatcher, WatchEvent } from './lister-watcher.js';
+import type { ListerWatcher, WatchEvent, WatchOptions } from './lister-watcher.js';
 import { INITIAL_EVENTS_END_ANNOTATION } from './lister-watcher.js';
-import type { ReflectorStore } from './reflector-store.js';
+import type { PagedReplace, ReflectorStore } from './reflector-store.js';
 import type { WatchStalledError } from './reflector-errors.js';
 import {
   ReflectorError,
@@ -184,7 +184,8 @@ export const DEFAULT_STALL_TIMEOUT_MS = 660_000;
 
 /** An open watch stream and the means to stop it. */
 interface OpenWatch<T extends KubeObject> {
-  readonly iterator: AsyncIterator<WatchEvent<T>>;
+  /** The stream in batches (a lister-watcher without `watchBatches` gives batches of one). */
+  readonly iterator: AsyncIterator<readonly WatchEvent<T>[]>;
   readonly controller: AbortController;
   readonly openedAt: number;
   /** Set when the stall watchdog aborted this watch. */
@@ -192,6 +193,8 @@ interface OpenWatch<T extends KubeObject> {
   opened: boolean;
   /** Events applied to the store (ERROR events excluded): the watch's progress. */
   events: number;
+  /** Events of the last batch read but not yet applied (after a streaming list's end bookmark). */
+  rest: readonly WatchEvent<T>[] | undefined;
 }
 
 /**
@@ -266,6 +269,9 @@ export class Reflector<T extends KubeObject> {
   #lastSyncRv = '';
   /** A list came back in more than one page: the server pages this resource. */
   #paginatedResult = false;
+  /** A paged relist being applied page by page, and how many items it applied so far. */
+  #pagedReplace: PagedReplace<T> | undefined;
+  #pagedItems = 0;
   readonly #onSyncRv: ((rv: string) => void) | undefined;
   #rvUnavailable = false;
   #synced = false;
@@ -479,7 +485,12 @@ export class Reflector<T extends KubeObject> {
     signal: AbortSignal,
   ): Promise<ReflectorState<T>> {
     const continuing = state.continueToken !== undefined;
-    if (!continuing && state.items.length === 0) this.#listStartedAt = this.#clock.now();
+    if (!continuing && state.items.length === 0) {
+      this.#listStartedAt = this.#clock.now();
+      // A list starting over abandons a paged replace in progress.
+      this.#pagedReplace = undefined;
+      this.#pagedItems = 0;
+    }
     let page;
     try {
       page = await this.#lw.list({
@@ -519,10 +530,26 @@ export class Reflector<T extends KubeObject> {
       // Anything else: retry this very page after a backoff (the token stays valid or expires).
       return this.#fail(this.#error('list', err, 'list failed'), state);
     }
+    const listRv = state.listRv ?? page.resourceVersion;
+    if (page.continue && this.#synced && this.#store.beginReplace !== undefined) {
+      // A paged relist: hand the store each page now rather than holding the whole new list
+      // next to the old contents (see ReflectorStore.beginReplace).
+      this.#paginatedResult = true;
+      try {
+        (this.#pagedReplace ??= this.#store.beginReplace()).page(page.items);
+      } catch (err) {
+        this.#pagedReplace = undefined;
+        return this.#fail(
+          this.#error('list', err, 'store rejected the listed items'),
+          this.#listState(),
+        );
+      }
+      this.#pagedItems += page.items.length;
+      return { ...state, continueToken: page.continue, listRv };
+    }
     let items = state.items;
     if (items.length === 0) items = page.items;
     else for (let i = 0; i < page.items.length; i++) items.push(page.items[i]!);
-    const listRv = state.listRv ?? page.resourceVersion;
     if (page.continue) {
       this.#paginatedResult = true;
       return { ...state, continueToken: page.continue, listRv, items };
@@ -535,8 +562,13 @@ export class Reflector<T extends KubeObject> {
    * failure transition when the store rejects it (the next attempt lists again), else undefined.
    */
   #commitList(items: readonly T[], rv: string): ReflectorState<T> | undefined {
+    const paged = this.#pagedReplace;
+    const listed = this.#pagedItems + items.length;
+    this.#pagedReplace = undefined;
+    this.#pagedItems = 0;
     try {
-      this.#store.replace(items, rv);
+      if (paged !== undefined) paged.commit(items, rv);
+      else this.#store.replace(items, rv);
     } catch (err) {
       return this.#fail(
         this.#error('list', err, 'store rejected the listed items'),
@@ -556,7 +588,7 @@ export class Reflector<T extends KubeObject> {
     if (this.#goneStreak <= 1) this.#progress();
     else this.#failures = 0;
     this.#observe('listed', {
-      items: items.length,
+      items: listed,
       durationMs: now - this.#listStartedAt,
       relist: this.#lists > 1,
     });
@@ -580,14 +612,15 @@ export class Reflector<T extends KubeObject> {
     this.#lastActivity = this.#clock.now();
     this.#watches++;
     const open: OpenWatch<T> = {
-      iterator: undefined as unknown as AsyncIterator<WatchEvent<T>>,
+      iterator: undefined as unknown as AsyncIterator<readonly WatchEvent<T>[]>,
       controller,
       openedAt: this.#clock.now(),
       stalled: undefined,
       opened: false,
       events: 0,
+      rest: undefined,
     };
-    const iterable = this.#lw.watch({
+    const options: WatchOptions = {
       resourceVersion,
       allowWatchBookmarks: true,
       timeoutSeconds,
@@ -607,9 +640,11 @@ export class Reflector<T extends KubeObject> {
       onBytes: () => {
         this.#lastActivity = this.#clock.now();
       },
-    });
-    (open as { iterator: AsyncIterator<WatchEvent<T>> }).iterator =
-      iterable[Symbol.asyncIterator]();
+    };
+    (open as { iterator: AsyncIterator<readonly WatchEvent<T>[]> }).iterator =
+      this.#lw.watchBatches !== undefined
+        ? this.#lw.watchBatches(options)[Symbol.asyncIterator]()
+        : batchesOfOne(this.#lw.watch(options)[Symbol.asyncIterator]());
     return open;
   }
 
@@ -678,13 +713,21 @@ export class Reflector<T extends KubeObject> {
     }
   }
 
-  /** Moves the last synced RV to `event`'s (after it was applied, or skipped as unstorable). */
-  #advance(event: WatchEvent<T>): void {
-    const rv = event.object.metadata?.resourceVersion;
-    if (rv) {
+  /**
+   * A batch of `applied` events was applied (or skipped as unstorable): the last synced RV moves
+   * to `rv` (the batch's last) and the watch counts as making progress.
+   */
+  #progressed(open: OpenWatch<T>, applied: number, rv: string | undefined): void {
+    if (applied === 0) return;
+    if (rv !== undefined) {
       this.#lastSyncRv = rv;
       this.#onSyncRv?.(rv);
     }
+    open.events += applied;
+    this.#lastActivity = this.#clock.now();
+    this.#lastEventAt = this.#lastActivity;
+    if (this.#failures !== 0 || this.#backoff.attempt !== 0) this.#progress();
+    this.#goneStreak = 0;
   }
 
   /** Decides what follows a failed or ended watch. */
@@ -735,29 +778,42 @@ export class Reflector<T extends KubeObject> {
     let stage: ReflectorStage | undefined;
     let failure: unknown;
     try {
-      for (;;) {
-        const r = await it.next();
-        if (r.done) break;
-        const event = r.value;
-        this.#events[event.type]++;
-        if (event.type === 'ERROR') {
-          stage = 'watch-event';
-          failure = statusError(event.object);
-          break;
+      let rest = open.rest;
+      open.rest = undefined;
+      batches: for (;;) {
+        let batch: readonly WatchEvent<T>[];
+        if (rest !== undefined) {
+          batch = rest;
+          rest = undefined;
+        } else {
+          const r = await it.next();
+          if (r.done) break;
+          batch = r.value;
         }
-        try {
-          this.#apply(event);
-        } catch (err) {
-          // client-go's rule: an object the store refuses is reported and skipped, and the
-          // watch goes on past it. Re-watching would only deliver the same object again.
-          this.#recovered(this.#error('watch-event', err, `store rejected ${describe(event)}`));
+        // One synchronous loop per batch: no await, no clock read, no RV callback per event.
+        const counts = this.#events;
+        let applied = 0;
+        let rv: string | undefined;
+        for (let i = 0; i < batch.length; i++) {
+          const event = batch[i]!;
+          counts[event.type]++;
+          if (event.type === 'ERROR') {
+            stage = 'watch-event';
+            failure = statusError(event.object);
+            this.#progressed(open, applied, rv);
+            break batches;
+          }
+          try {
+            this.#apply(event);
+          } catch (err) {
+            // client-go's rule: an object the store refuses is reported and skipped, and the
+            // watch goes on past it. Re-watching would only deliver the same object again.
+            this.#recovered(this.#error('watch-event', err, `store rejected ${describe(event)}`));
+          }
+          rv = event.object.metadata?.resourceVersion || rv;
+          applied++;
         }
-        this.#advance(event);
-        open.events++;
-        this.#lastActivity = this.#clock.now();
-        this.#lastEventAt = this.#lastActivity;
-        if (this.#failures !== 0 || this.#backoff.attempt !== 0) this.#progress();
-        this.#goneStreak = 0;
+        this.#progressed(open, applied, rv);
       }
     } catch (err) {
       if (signal.aborted) {
@@ -819,37 +875,45 @@ export class Reflector<T extends KubeObject> {
             'streaming list unsupported, falling back to LIST',
           );
         }
-        const event = r.value;
+        const batch = r.value;
         this.#lastActivity = this.#clock.now();
-        switch (event.type) {
-          case 'ADDED':
-            if (byKey === undefined) items.push(event.object);
-            else byKey.set(keyOf(event.object), event.object);
-            break;
-          case 'MODIFIED':
-          case 'DELETED':
-            if (byKey === undefined) {
-              byKey = new Map();
-              for (const o of items) byKey.set(keyOf(o), o);
-              items = [];
-            }
-            if (event.type === 'MODIFIED') byKey.set(keyOf(event.object), event.object);
-            else byKey.delete(keyOf(event.object));
-            break;
-          case 'BOOKMARK': {
-            if (event.object.metadata.annotations?.[INITIAL_EVENTS_END_ANNOTATION] !== 'true')
+        for (let i = 0; i < batch.length; i++) {
+          const event = batch[i]!;
+          switch (event.type) {
+            case 'ADDED':
+              if (byKey === undefined) items.push(event.object);
+              else byKey.set(keyOf(event.object), event.object);
               break;
-            disarm();
-            const rv = event.object.metadata.resourceVersion;
-            const failed = this.#commitList(byKey === undefined ? items : [...byKey.values()], rv);
-            if (failed !== undefined) {
-              this.#close(open);
-              return failed;
+            case 'MODIFIED':
+            case 'DELETED':
+              if (byKey === undefined) {
+                byKey = new Map();
+                for (const o of items) byKey.set(keyOf(o), o);
+                items = [];
+              }
+              if (event.type === 'MODIFIED') byKey.set(keyOf(event.object), event.object);
+              else byKey.delete(keyOf(event.object));
+              break;
+            case 'BOOKMARK': {
+              if (event.object.metadata.annotations?.[INITIAL_EVENTS_END_ANNOTATION] !== 'true')
+                break;
+              disarm();
+              const rv = event.object.metadata.resourceVersion;
+              const failed = this.#commitList(
+                byKey === undefined ? items : [...byKey.values()],
+                rv,
+              );
+              if (failed !== undefined) {
+                this.#close(open);
+                return failed;
+              }
+              // What followed the bookmark in the same batch is the watch's first events.
+              if (i + 1 < batch.length) open.rest = batch.slice(i + 1);
+              return { phase: 'watch', stream: open };
             }
-            return { phase: 'watch', stream: open };
+            case 'ERROR':
+              throw statusError(event.object);
           }
-          case 'ERROR':
-            throw statusError(event.object);
         }
       }
     } catch (err) {
@@ -876,6 +940,22 @@ export class Reflector<T extends KubeObject> {
       });
     }
   }
+}
+
+/** Adapts a per-event watch stream to batches of one event. */
+function batchesOfOne<T extends KubeObject>(
+  it: AsyncIterator<WatchEvent<T>>,
+): AsyncIterator<readonly WatchEvent<T>[]> {
+  return {
+    next: async () => {
+      const r = await it.next();
+      return r.done === true ? { value: undefined, done: true } : { value: [r.value] };
+    },
+    return: async () => {
+      await it.return?.();
+      return { value: undefined, done: true };
+    },
+  };
 }
 
 /** `ADDED default/web` for error messages. */

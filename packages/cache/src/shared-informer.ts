@@ -84,9 +84,10 @@ import {
 } from './processor.js';
 import { Reflector, type ReflectorOptions, type RetryInfo } from './reflector.js';
 import type { ReflectorError, ReflectorStage } from './reflector-errors.js';
-import type { ReflectorStore } from './reflector-store.js';
+import type { PagedReplace, ReflectorStore } from './reflector-store.js';
 import { compareResourceVersions } from './resource-version.js';
-import { createIndexer, type Indexer, type ReadonlyIndexer } from './store.js';
+import type { ReadonlyIndexer } from './store.js';
+import { ThreadSafeIndexer } from './thread-safe-store.js';
 import { ReentrantWriteError } from './store-errors.js';
 import type { KubeObject } from './types.js';
 
@@ -352,9 +353,9 @@ function logFailure(
 export class SharedIndexInformer<T extends KubeObject> {
   readonly name: string;
   readonly #lw: ListerWatcher<T>;
-  readonly #indexer: Indexer<T>;
+  readonly #indexer: ThreadSafeIndexer<T>;
   readonly #keyFunc: KeyFunc<T>;
-  readonly #processor = new Processor<T>();
+  readonly #processor: Processor<T>;
   readonly #clock: Clock;
   readonly #defaultResync: number;
   readonly #reflectorOptions: SharedIndexInformerOptions<T>['reflector'];
@@ -382,12 +383,14 @@ export class SharedIndexInformer<T extends KubeObject> {
       [NAMESPACE_INDEX]: namespaceIndexFunc,
       ...options.indexers,
     };
-    this.#indexer = createIndexer<T>({
+    this.#indexer = new ThreadSafeIndexer<T>({
       keyFunc: this.#keyFunc,
       indexers,
-      ...(options.freeze === undefined ? {} : { freeze: options.freeze }),
+      freeze: options.freeze ?? false,
     });
     this.#clock = options.clock ?? realClock;
+    const clock = this.#clock;
+    this.#processor = new Processor<T>(() => clock.now());
     this.#defaultResync = options.resyncPeriodMs ?? 0;
     this.#reflectorOptions = options.reflector;
     const logger = options.logger ?? consoleLogger();
@@ -399,6 +402,7 @@ export class SharedIndexInformer<T extends KubeObject> {
       update: (obj) => this.#upsert(obj),
       delete: (obj) => this.#delete(obj),
       replace: (items, rv) => this.#replace(items, rv),
+      beginReplace: () => this.#beginReplace(),
     };
   }
 
@@ -725,11 +729,11 @@ export class SharedIndexInformer<T extends KubeObject> {
     const admitted = this.#admit(raw);
     if (admitted === undefined) return;
     const { obj, key } = admitted;
-    // Look up by object, not by key: the store finds it through its namespace and name maps
-    // without splitting the key string again (a measurable cost per watch event).
-    const old = this.#indexer.get(obj);
+    // One lookup: the store finds the entry through its namespace and name maps (without
+    // splitting the key string) and hands back the object it replaced.
+    let old: T | undefined;
     try {
-      this.#indexer.update(obj);
+      old = this.#indexer.upsert(obj);
     } catch (err) {
       // An index function refused it (the store is unchanged): skip it, as client-go does.
       if (err instanceof ReentrantWriteError) throw err;
@@ -791,6 +795,58 @@ export class SharedIndexInformer<T extends KubeObject> {
       for (const w of waiters) w();
       this.#scheduleResync();
     }
+  }
+
+  /**
+   * A relist applied page by page (see `ReflectorStore.beginReplace`): each page's objects are
+   * stored at once (so the objects they replace can be collected) and told to handlers as adds
+   * or updates; the commit deletes what no page named, with tombstones. An object the store
+   * refuses is left out, so a stored older version of it is deleted too, as `replace` does.
+   */
+  #beginReplace(): PagedReplace<T> {
+    const seen = new Set<string>();
+    const page = (rawItems: readonly T[]): void => {
+      const p = this.#processor;
+      for (let i = 0; i < rawItems.length; i++) {
+        const admitted = this.#admit(rawItems[i]!);
+        if (admitted === undefined) continue;
+        const { obj, key } = admitted;
+        let old: T | undefined;
+        try {
+          old = this.#indexer.upsert(obj);
+        } catch (err) {
+          if (err instanceof ReentrantWriteError) throw err;
+          this.#report(new StoreRejectedError(key, err), { source: 'store', key });
+          continue;
+        }
+        seen.add(key);
+        if (old === undefined) {
+          p.distribute({ kind: 'add', key, obj, isInInitialList: false });
+        } else if (
+          old !== obj &&
+          (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion ||
+            old.metadata?.resourceVersion === undefined)
+        ) {
+          p.distribute({ kind: 'update', key, oldObj: old, newObj: obj });
+        }
+      }
+    };
+    return {
+      page,
+      commit: (items) => {
+        page(items);
+        for (const key of this.#indexer.listKeys()) {
+          if (seen.has(key)) continue;
+          const last = this.#indexer.deleteByKey(key);
+          if (last === undefined) continue;
+          this.#processor.distribute({
+            kind: 'delete',
+            key,
+            obj: new DeletedFinalStateUnknown(key, last),
+          });
+        }
+      },
+    };
   }
 
   /** What handlers are told when the cache becomes `items`: tombstones, adds, updates. */

@@ -94,13 +94,26 @@ export interface ThreadSafeIndexerOptions<T> {
 export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   readonly #keyFunc: KeyFunc<T>;
   readonly #freeze: boolean;
-  /** `namespace -> name -> entry`, with the default key function; otherwise undefined. */
+  /**
+   * `namespace -> name -> object`: the default keys and no index but namespace ones (the
+   * informer's default). No entry per object at all: writes, deletes and scans cost what a
+   * plain map of maps costs. The first maintained index moves the contents to `#nested`.
+   */
+  #direct: Map<string, Map<string, T>> | undefined;
+  /** `namespace -> name -> entry`, with the default key function and maintained indexes. */
   #nested: Map<string, Map<string, Entry<T>>> | undefined;
   /** `key -> entry`, with a custom key function; otherwise undefined. */
   #flat: Map<string, Entry<T>> | undefined;
   #count = 0;
   #indexes: IndexState<T>[] = [];
   #positions = new Map<string, number>();
+  /**
+   * Namespace indexes answered by the `namespace -> name -> entry` maps themselves (default keys
+   * only): they cost nothing per write and nothing per object.
+   */
+  #virtual = new Map<string, IndexFunc<T>>();
+  /** Every index function by name, in the order added. */
+  #fns = new Map<string, IndexFunc<T>>();
   /** Indexes `listBySelector` can use: label key -> position, a `key=value` one, a namespace one. */
   #labelIndex = new Map<string, number>();
   #labelsIndex = -1;
@@ -115,7 +128,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     const defaultKeys =
       options.keyFunc === (deletionHandlingMetaNamespaceKeyFunc as unknown) ||
       options.keyFunc === (metaNamespaceKeyFunc as unknown);
-    if (defaultKeys) this.#nested = new Map();
+    if (defaultKeys) this.#direct = new Map();
     else this.#flat = new Map();
     this.addIndexers(options.indexers);
   }
@@ -132,8 +145,33 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     this.#write(obj);
   }
 
-  #write(obj: T): void {
+  /**
+   * Inserts or replaces `obj` and returns what was stored under its key before (`undefined` for
+   * an insert): an update with one lookup instead of a `get` followed by an `update` (the
+   * informer's write path).
+   */
+  upsert(obj: T): T | undefined {
+    return this.#write(obj);
+  }
+
+  #write(obj: T): T | undefined {
     if (this.#writing) throw new ReentrantWriteError();
+    const direct = this.#direct;
+    if (direct !== undefined) {
+      // Nothing below calls user code (no index function runs in this mode): no reentrancy
+      // guard needed around it.
+      const meta = obj.metadata;
+      const name = meta?.name;
+      if (typeof name !== 'string' || name === '') keyFailure(obj);
+      const namespace = meta!.namespace || '';
+      let byName = direct.get(namespace);
+      if (byName === undefined) direct.set(namespace, (byName = new Map()));
+      if (this.#freeze) deepFreeze(obj);
+      const previous = byName.get(name);
+      byName.set(name, obj);
+      if (previous === undefined) this.#count++;
+      return previous;
+    }
     this.#writing = true;
     try {
       // Locate the entry. Key errors are thrown here, before anything changes.
@@ -173,8 +211,9 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         }
         this.#count++;
         for (let i = 0; i < n; i++) at[i] = join(indexes[i].map, slots[i], created);
-        return;
+        return undefined;
       }
+      const previous = entry.obj;
 
       const scratch = this.#scratch;
       for (let i = 0; i < n; i++) scratch[i] = valuesOf(indexes[i], obj);
@@ -194,6 +233,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         }
         move(indexes[i].map, entry, i, next);
       }
+      return previous;
     } finally {
       this.#writing = false;
     }
@@ -201,6 +241,17 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
 
   delete(obj: T): void {
     if (this.#writing) throw new ReentrantWriteError();
+    const direct = this.#direct;
+    if (direct !== undefined) {
+      if (obj instanceof DeletedFinalStateUnknown) {
+        this.deleteByKey(obj.key);
+        return;
+      }
+      const name = obj.metadata?.name;
+      if (typeof name !== 'string' || name === '') keyFailure(obj);
+      this.#deleteDirect(direct, obj.metadata!.namespace || '', name);
+      return;
+    }
     this.#writing = true;
     try {
       const entry = this.#find(obj);
@@ -221,10 +272,32 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
    */
   deleteByKey(key: string): T | undefined {
     if (this.#writing) throw new ReentrantWriteError();
+    const direct = this.#direct;
+    if (direct !== undefined) {
+      const slash = key.indexOf('/');
+      return slash === -1
+        ? this.#deleteDirect(direct, '', key)
+        : this.#deleteDirect(direct, key.slice(0, slash), key.slice(slash + 1));
+    }
     const entry = this.#findKey(key);
     if (entry === undefined) return undefined;
     this.#remove(entry);
     return entry.obj;
+  }
+
+  #deleteDirect(
+    direct: Map<string, Map<string, T>>,
+    namespace: string,
+    name: string,
+  ): T | undefined {
+    const byName = direct.get(namespace);
+    if (byName === undefined) return undefined;
+    const previous = byName.get(name);
+    if (previous === undefined) return undefined;
+    byName.delete(name);
+    if (byName.size === 0) direct.delete(namespace);
+    this.#count--;
+    return previous;
   }
 
   #find(obj: T): Entry<T> | undefined {
@@ -261,17 +334,28 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   }
 
   get(obj: T): T | undefined {
-    return this.#find(obj)?.obj;
+    const direct = this.#direct;
+    if (direct === undefined) return this.#find(obj)?.obj;
+    if (obj instanceof DeletedFinalStateUnknown) return this.getByKey(obj.key);
+    const name = obj.metadata?.name;
+    if (typeof name !== 'string' || name === '') keyFailure(obj);
+    return direct.get(obj.metadata!.namespace || '')?.get(name);
   }
 
   getByKey(key: string): T | undefined {
-    return this.#findKey(key)?.obj;
+    const direct = this.#direct;
+    if (direct === undefined) return this.#findKey(key)?.obj;
+    const slash = key.indexOf('/');
+    if (slash === -1) return direct.get('')?.get(key);
+    return direct.get(key.slice(0, slash))?.get(key.slice(slash + 1));
   }
 
   list(): T[] {
     const out = new Array<T>(this.#count);
     let i = 0;
-    if (this.#nested !== undefined) {
+    if (this.#direct !== undefined) {
+      for (const byName of this.#direct.values()) for (const o of byName.values()) out[i++] = o;
+    } else if (this.#nested !== undefined) {
       for (const byName of this.#nested.values()) for (const e of byName.values()) out[i++] = e.obj;
     } else {
       for (const e of this.#flat!.values()) out[i++] = e.obj;
@@ -281,6 +365,15 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
 
   listKeys(): string[] {
     if (this.#flat !== undefined) return Array.from(this.#flat.keys());
+    if (this.#direct !== undefined) {
+      const out = new Array<string>(this.#count);
+      let i = 0;
+      for (const [namespace, byName] of this.#direct) {
+        for (const name of byName.keys())
+          out[i++] = namespace === '' ? name : `${namespace}/${name}`;
+      }
+      return out;
+    }
     const out = new Array<string>(this.#count);
     let i = 0;
     for (const byName of this.#nested!.values())
@@ -290,6 +383,25 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
 
   replace(items: readonly T[], _resourceVersion: string): void {
     if (this.#writing) throw new ReentrantWriteError();
+    if (this.#direct !== undefined) {
+      // Built aside and swapped in: a nameless object leaves the store untouched.
+      const direct = new Map<string, Map<string, T>>();
+      let count = 0;
+      for (const obj of items) {
+        const name = obj.metadata?.name;
+        if (typeof name !== 'string' || name === '') keyFailure(obj);
+        const namespace = obj.metadata!.namespace || '';
+        let byName = direct.get(namespace);
+        if (byName === undefined) direct.set(namespace, (byName = new Map()));
+        const before = byName.size;
+        byName.set(name, obj); // the last duplicate wins
+        count += byName.size - before;
+      }
+      if (this.#freeze) for (const obj of items) deepFreeze(obj);
+      this.#direct = direct;
+      this.#count = count;
+      return;
+    }
     this.#writing = true;
     try {
       // Build the new contents and indexes aside and swap them in at the end: a throwing key or
@@ -360,16 +472,47 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   addIndexers(indexers: Indexers<T>): void {
     if (this.#writing) throw new ReentrantWriteError();
     const names = Object.keys(indexers);
-    const taken = names.filter((name) => this.#positions.has(name));
+    const taken = names.filter((name) => this.#fns.has(name));
     if (taken.length > 0) throw new IndexerConflictError(taken);
-    const added: IndexState<T>[] = names.map((name) => {
-      const fn = indexers[name];
-      if (typeof fn !== 'function') {
+    for (const name of names) {
+      if (typeof indexers[name] !== 'function') {
         throw new TypeError(`index function ${JSON.stringify(name)} is not a function`);
       }
-      return { name, fn, single: singleValueReader(fn), map: new Map() };
-    });
-    if (added.length === 0) return;
+    }
+    const added: IndexState<T>[] = [];
+    const defaultKeys = this.#flat === undefined;
+    const register = (): void => {
+      for (const name of names) {
+        const fn = indexers[name];
+        this.#fns.set(name, fn);
+        if (defaultKeys && describeIndexFunc(fn)?.kind === 'namespace') {
+          this.#virtual.set(name, fn);
+        }
+      }
+    };
+    for (const name of names) {
+      const fn = indexers[name];
+      if (!defaultKeys || describeIndexFunc(fn)?.kind !== 'namespace') {
+        added.push({ name, fn, single: singleValueReader(fn), map: new Map() });
+      }
+    }
+    if (added.length === 0) {
+      register();
+      return;
+    }
+    if (this.#direct !== undefined) {
+      // The first maintained index: give every object its entry (nothing can throw here).
+      const nested = new Map<string, Map<string, Entry<T>>>();
+      for (const [namespace, byName] of this.#direct) {
+        const entries = new Map<string, Entry<T>>();
+        for (const [name, obj] of byName) {
+          entries.set(name, { key: undefined, namespace, name, obj, slots: NO_SLOTS, at: NO_AT });
+        }
+        nested.set(namespace, entries);
+      }
+      this.#nested = nested;
+      this.#direct = undefined;
+    }
     this.#writing = true;
     try {
       // Index what is already stored, aside, before registering anything.
@@ -404,6 +547,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         }
       }
       this.#scratch = new Array<Slot>(this.#indexes.length);
+      register();
     } finally {
       this.#writing = false;
     }
@@ -415,7 +559,29 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     return this.#indexes[position];
   }
 
+  /** The objects of namespace `ns` (a virtual namespace index's bucket). */
+  #inNamespace(ns: string): T[] {
+    const direct = this.#direct;
+    if (direct !== undefined) {
+      const objects = direct.get(ns);
+      return objects === undefined ? [] : Array.from(objects.values());
+    }
+    const byName = this.#nested!.get(ns);
+    if (byName === undefined) return [];
+    const out = new Array<T>(byName.size);
+    let i = 0;
+    for (const e of byName.values()) out[i++] = e.obj;
+    return out;
+  }
+
   index(indexName: string, obj: T): T[] {
+    const virtual = this.#virtual.get(indexName);
+    if (virtual !== undefined) {
+      const values = virtual(obj);
+      if (values.length === 1) return this.#inNamespace(values[0]);
+      // Namespaces are disjoint: distinct values need no deduplication of objects.
+      return [...new Set(values)].flatMap((ns) => this.#inNamespace(ns));
+    }
     const index = this.#index(indexName);
     const values = index.fn(obj);
     if (values.length === 1) return objectsOf(index.map.get(values[0]));
@@ -429,6 +595,16 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   }
 
   indexKeys(indexName: string, value: string): string[] {
+    if (this.#virtual.has(indexName)) {
+      const direct = this.#direct;
+      if (direct !== undefined) {
+        const objects = direct.get(value);
+        if (objects === undefined) return [];
+        return Array.from(objects.keys(), (name) => (value === '' ? name : `${value}/${name}`));
+      }
+      const byName = this.#nested!.get(value);
+      return byName === undefined ? [] : Array.from(byName.values(), keyOf);
+    }
     const bucket = this.#index(indexName).map.get(value);
     if (bucket === undefined) return [];
     const out = new Array<string>(bucket.length);
@@ -437,22 +613,36 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   }
 
   byIndex(indexName: string, value: string): T[] {
+    if (this.#virtual.has(indexName)) return this.#inNamespace(value);
     return objectsOf(this.#index(indexName).map.get(value));
   }
 
   listIndexFuncValues(indexName: string): string[] {
+    if (this.#virtual.has(indexName)) return Array.from((this.#direct ?? this.#nested!).keys());
     return Array.from(this.#index(indexName).map.keys());
   }
 
   getIndexers(): Indexers<T> {
     const out: Record<string, IndexFunc<T>> = {};
-    for (const index of this.#indexes) out[index.name] = index.fn;
+    for (const [name, fn] of this.#fns) out[name] = fn;
     return Object.freeze(out);
   }
 
   listBySelector(selector: IndexableLabelSelector, namespace?: string): T[] {
     if (selector.isNothing()) return [];
     const ns = namespace === undefined || namespace === '' ? undefined : namespace;
+    const direct = this.#direct;
+    if (direct !== undefined) {
+      // No label index in this mode: scan the namespace's objects, or all of them.
+      const out: T[] = [];
+      if (ns !== undefined) {
+        const objects = direct.get(ns);
+        if (objects !== undefined) scanObjects(objects, selector, out);
+      } else {
+        for (const objects of direct.values()) scanObjects(objects, selector, out);
+      }
+      return out;
+    }
     // Candidate sources. The buckets of one source are disjoint (an object has one value per
     // label key, one namespace), so their sizes add up to the candidate count and candidates
     // need no deduplication. The smallest source wins; every candidate is then checked against
@@ -546,6 +736,19 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
   }
 }
 
+/** Appends the objects of `objects` that `selector` matches to `out` (the full-scan loop). */
+function scanObjects<T extends KubeObject>(
+  objects: Map<string, T>,
+  selector: IndexableLabelSelector,
+  out: T[],
+): void {
+  if (selector.isEverything()) {
+    for (const obj of objects.values()) out.push(obj);
+    return;
+  }
+  for (const obj of objects.values()) if (selector.matches(obj.metadata?.labels)) out.push(obj);
+}
+
 /** Throws the KeyError `metaNamespaceKeyFunc` gives for an object without a usable name. */
 function keyFailure(obj: KubeObject): never {
   metaNamespaceKeyFunc(obj);
@@ -568,11 +771,10 @@ function singleValueReader<T extends KubeObject>(
   return undefined;
 }
 
+/** The entry's key; built on demand (not kept: a key string per object would cost memory). */
 function keyOf<T>(entry: Entry<T>): string {
-  if (entry.key === undefined) {
-    entry.key = entry.namespace === '' ? entry.name : `${entry.namespace}/${entry.name}`;
-  }
-  return entry.key;
+  if (entry.key !== undefined) return entry.key;
+  return entry.namespace === '' ? entry.name : `${entry.namespace}/${entry.name}`;
 }
 
 /** What an index holds for `obj`: a single value, or the function's values without repeats. */

@@ -540,7 +540,19 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
     return { [Symbol.asyncIterator]: () => this.#events(options) };
   }
 
+  /**
+   * The WATCH stream in batches: the events decoded from each received chunk. A reflector applies
+   * a batch in one synchronous loop (see `ListerWatcher.watchBatches`).
+   */
+  watchBatches(options: WatchOptions): AsyncIterable<readonly WatchEvent<T>[]> {
+    return { [Symbol.asyncIterator]: () => this.#batches(options) };
+  }
+
   async *#events(options: WatchOptions): AsyncGenerator<WatchEvent<T>, void, undefined> {
+    for await (const batch of this.#batches(options)) yield* batch;
+  }
+
+  async *#batches(options: WatchOptions): AsyncGenerator<WatchEvent<T>[], void, undefined> {
     const url = this.#url({
       watch: 1,
       resourceVersion: options.resourceVersion,
@@ -564,23 +576,28 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
     const decoder = new JsonLinesDecoder(
       this.#maxLineBytes === undefined ? {} : { maxLineBytes: this.#maxLineBytes },
     );
-    const out: unknown[] = [];
     let finished = false;
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
         onBytes?.(chunk.length);
+        // A fresh array per chunk: the consumer keeps the batch; values are replaced by events
+        // in place (they are the same objects, checked).
+        const out: unknown[] = [];
         let failure: unknown;
         try {
           decoder.write(chunk, out);
         } catch (err) {
           failure = err;
         }
+        let kept = 0;
         for (let i = 0; i < out.length; i++) {
           const value = out[i];
           const problem = notAnEvent(value);
           if (problem !== undefined) {
             const text = preview(value);
             const errorOptions: KubecacheErrorOptions = { hint: malformedLineHint(text) };
+            // The events before the bad line are delivered first, as a per-event stream would.
+            if (kept > 0) yield out.slice(0, kept) as WatchEvent<T>[];
             throw new MalformedWatchLineError(
               text,
               Buffer.byteLength(JSON.stringify(value) ?? ''),
@@ -598,9 +615,10 @@ export class KubeListerWatcher<T extends KubeObject> implements ListerWatcher<T>
             this.#shardFilteredOut++;
             continue;
           }
-          yield event;
+          out[kept++] = event;
         }
-        out.length = 0;
+        out.length = kept;
+        if (kept > 0) yield out as WatchEvent<T>[];
         if (failure !== undefined) throw failure;
       }
       finished = true;
