@@ -26,7 +26,8 @@
  * - consecutive identical BOOKMARK events count once (see `dedupeBookmarks`).
  * Ignored:
  * - `metadata.managedFields`, unless the transcript sets `compareManagedFields` (then compared,
- *   their `time`s normalised like other timestamps): transcripts recorded before the embedded
+ *   their `time`s normalised like other timestamps, in a fixed order: the servers order entries
+ *   by time to the second, which a second boundary can flip): transcripts recorded before the embedded
  *   server kept managed fields leave them out. They are always dropped from recorded request
  *   bodies (a PUT of a fetched object), as the real server's ones would not apply here.
  * - an empty `status: {}`: Go encodes an empty status struct (a new Deployment's) as `{}`; the
@@ -88,6 +89,14 @@ class Side {
   normalize(value: unknown, key = ''): unknown {
     if (key === 'cells' && Array.isArray(value)) {
       return value.map((v) => this.normalize(typeof v === 'string' ? normalizeAge(v) : v));
+    }
+    if (key === 'managedFields' && Array.isArray(value)) {
+      // Entries are ordered by their time (to the second) before their manager, so two servers
+      // answering across a second boundary order the same entries differently: compare them in
+      // a fixed order.
+      return value
+        .map((v) => this.normalize(v))
+        .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
     }
     if (Array.isArray(value)) return value.map((v) => this.normalize(v));
     if (value !== null && typeof value === 'object') {
