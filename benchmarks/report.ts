@@ -129,7 +129,7 @@ export function checkTargets(rows: readonly Row[]): TargetCheck[] {
       met: cmp(ratio(row, 'client-node'), '>=', 0.8),
     });
   }
-  for (const row of find(/^5 store .*full scan$/)) {
+  for (const row of find(/^5 store .*list, full scan$/)) {
     checks.push({
       scenario: row.scenario,
       text: '>= 1.0x client-node',

@@ -483,7 +483,7 @@ export async function runStoreBench(options: StoreBenchOptions): Promise<Result[
   // A throwaway round first: right after the workload is built the heap is still growing, and
   // whichever scenario ran first paid for it (measured: about half its throughput).
   const warmup: Workload = { ...w, repeats: 1 };
-  for (const a of adapters) addScenario(warmup, a as Adapter<unknown>);
+  for (const a of [...adapters, kubecacheNamespaceOnly]) addScenario(warmup, a as Adapter<unknown>);
 
   // Each scenario builds its stores inside its own function so they are garbage afterwards.
   const run = (group: string) => options.only === undefined || options.only.includes(group);
