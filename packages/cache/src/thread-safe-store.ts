@@ -564,7 +564,11 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     const direct = this.#direct;
     if (direct !== undefined) {
       const objects = direct.get(ns);
-      return objects === undefined ? [] : Array.from(objects.values());
+      if (objects === undefined) return [];
+      const out = new Array<T>(objects.size);
+      let i = 0;
+      for (const obj of objects.values()) out[i++] = obj;
+      return out;
     }
     const byName = this.#nested!.get(ns);
     if (byName === undefined) return [];
