@@ -61,15 +61,28 @@ test('bench --quick produces every scenario x implementation', { timeout: 120_00
         `workqueue scenario ${s}`,
       );
     }
-    // Rows compared side by side carry all three implementations.
+    // Rows compared side by side carry all three implementations; a reference row (the watch's
+    // JSON.parse limit) has the floor's figure only.
     for (const prefix of ['1 sync', '2 watch', '4 fan-out']) {
       for (const scenario of new Set(
-        rows.filter((r) => r.scenario.startsWith(prefix)).map((r) => r.scenario),
+        rows
+          .filter((r) => r.scenario.startsWith(prefix) && !r.scenario.endsWith('(reference)'))
+          .map((r) => r.scenario),
       )) {
         const impls = rows.filter((r) => r.scenario === scenario).map((r) => r.impl);
         assert.deepEqual(impls.sort(), ['client-node', 'floor', 'kubecache'], scenario);
       }
     }
+    const references = rows.filter((r) => r.scenario.endsWith('(reference)'));
+    assert.deepEqual(
+      references.map((r) => r.impl),
+      ['floor', 'floor'],
+      'one JSON.parse reference per watched kind',
+    );
+    // Scenario 8: the relist's peak heap, paged and in one LIST, kubecache only.
+    const relist = rows.filter((r) => r.scenario.startsWith('8 relist'));
+    assert.equal(relist.length, 2);
+    assert.ok(relist.every((r) => r.impl === 'kubecache' && r.unit === 'ratio' && r.value >= 1));
     // The markdown table and the chart were written, and the table went to stdout.
     const md = readFileSync(join(dir, 'results.md'), 'utf8');
     assert.match(md, /\| scenario \| metric \| kubecache \| client-node \| floor \|/);
