@@ -5,34 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiServer } from '@kubecache/apiserver';
 import { setup } from './helpers.ts';
-
-const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
-
-function kubectl(
-  kubeconfig: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      KUBECTL,
-      ['--kubeconfig', kubeconfig, ...args],
-      { timeout: 20_000 },
-      (err, stdout, stderr) => {
-        resolve({
-          code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
+import { kubectl } from './kubectl-helpers.ts';
 
 type Obj = Record<string, unknown> & { metadata: Record<string, unknown> };
 

@@ -1,75 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiServer } from '@kubecache/apiserver';
 import { MYAPP_CRD, cm, setup } from './helpers.ts';
-
-const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
-
-function kubectl(
-  kubeconfig: string,
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      KUBECTL,
-      ['--kubeconfig', kubeconfig, ...args],
-      { timeout: 20_000 },
-      (err, stdout, stderr) => {
-        resolve({
-          code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1,
-          stdout,
-          stderr,
-        });
-      },
-    );
-    if (stdin !== undefined) child.stdin?.end(stdin);
-  });
-}
-
-/** Runs `kubectl get -w`, acts once its watch is open, and resolves once `until` matches its output. */
-function watchUntil(
-  server: ApiServer,
-  kubeconfig: string,
-  args: string[],
-  until: RegExp,
-  act: () => Promise<void> | void,
-): Promise<string> {
-  const watchesBefore = server.stats.watches;
-  return new Promise((resolve, reject) => {
-    const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let acted = false;
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`kubectl ${args.join(' ')} never printed ${String(until)}; got:\n${out}`));
-    }, 15_000);
-    // Act once kubectl has opened its watch (it lists first, then watches from the list RV).
-    const poll = setInterval(() => {
-      if (acted || server.stats.watches === watchesBefore) return;
-      acted = true;
-      clearInterval(poll);
-      void Promise.resolve(act()).catch(reject);
-    }, 20);
-    child.on('exit', () => clearInterval(poll));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-      if (until.test(out)) {
-        clearTimeout(timer);
-        child.kill();
-        resolve(out);
-      }
-    });
-  });
-}
+import { kubectl, watchUntil } from './kubectl-helpers.ts';
 
 describe('kubectl against the embedded server', () => {
   let server: ApiServer;

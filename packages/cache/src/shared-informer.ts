@@ -725,9 +725,13 @@ export class SharedIndexInformer<T extends KubeObject> {
     }
   }
 
-  #upsert(raw: T): void {
+  /**
+   * Stores one object and tells handlers; returns its key, or undefined when it was not stored.
+   * `relisted`: the object comes from a relist, where an unchanged resourceVersion tells nothing.
+   */
+  #upsert(raw: T, relisted = false): string | undefined {
     const admitted = this.#admit(raw);
-    if (admitted === undefined) return;
+    if (admitted === undefined) return undefined;
     const { obj, key } = admitted;
     // One lookup: the store finds the entry through its namespace and name maps (without
     // splitting the key string) and hands back the object it replaced.
@@ -738,13 +742,14 @@ export class SharedIndexInformer<T extends KubeObject> {
       // An index function refused it (the store is unchanged): skip it, as client-go does.
       if (err instanceof ReentrantWriteError) throw err;
       this.#report(new StoreRejectedError(key, err), { source: 'store', key });
-      return;
+      return undefined;
     }
-    this.#processor.distribute(
-      old === undefined
-        ? { kind: 'add', key, obj, isInInitialList: false }
-        : { kind: 'update', key, oldObj: old, newObj: obj },
-    );
+    if (old === undefined) {
+      this.#processor.distribute({ kind: 'add', key, obj, isInInitialList: false });
+    } else if (!relisted || changedSince(old, obj)) {
+      this.#processor.distribute({ kind: 'update', key, oldObj: old, newObj: obj });
+    }
+    return key;
   }
 
   #delete(raw: T): void {
@@ -806,29 +811,9 @@ export class SharedIndexInformer<T extends KubeObject> {
   #beginReplace(): PagedReplace<T> {
     const seen = new Set<string>();
     const page = (rawItems: readonly T[]): void => {
-      const p = this.#processor;
       for (let i = 0; i < rawItems.length; i++) {
-        const admitted = this.#admit(rawItems[i]!);
-        if (admitted === undefined) continue;
-        const { obj, key } = admitted;
-        let old: T | undefined;
-        try {
-          old = this.#indexer.upsert(obj);
-        } catch (err) {
-          if (err instanceof ReentrantWriteError) throw err;
-          this.#report(new StoreRejectedError(key, err), { source: 'store', key });
-          continue;
-        }
-        seen.add(key);
-        if (old === undefined) {
-          p.distribute({ kind: 'add', key, obj, isInInitialList: false });
-        } else if (
-          old !== obj &&
-          (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion ||
-            old.metadata?.resourceVersion === undefined)
-        ) {
-          p.distribute({ kind: 'update', key, oldObj: old, newObj: obj });
-        }
+        const key = this.#upsert(rawItems[i]!, true);
+        if (key !== undefined) seen.add(key);
       }
     };
     return {
@@ -864,11 +849,7 @@ export class SharedIndexInformer<T extends KubeObject> {
       const old = this.#indexer.getByKey(key);
       if (old === undefined) {
         notifications.push({ kind: 'add', key, obj, isInInitialList: initial });
-      } else if (
-        old !== obj &&
-        (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion ||
-          old.metadata?.resourceVersion === undefined)
-      ) {
+      } else if (changedSince(old, obj)) {
         notifications.push({ kind: 'update', key, oldObj: old, newObj: obj });
       }
     }
@@ -940,4 +921,13 @@ export class SharedIndexInformer<T extends KubeObject> {
     }
     this.#scheduleResync();
   }
+}
+
+/** A relist's rule: an object is news when its resourceVersion moved (or it has none). */
+function changedSince(old: KubeObject, obj: KubeObject): boolean {
+  return (
+    old !== obj &&
+    (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion ||
+      old.metadata?.resourceVersion === undefined)
+  );
 }
