@@ -160,10 +160,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     if (direct !== undefined) {
       // Nothing below calls user code (no index function runs in this mode): no reentrancy
       // guard needed around it.
-      const meta = obj.metadata;
-      const name = meta?.name;
-      if (typeof name !== 'string' || name === '') keyFailure(obj);
-      const namespace = meta!.namespace || '';
+      const name = nameOf(obj);
+      const namespace = namespaceOf(obj);
       let byName = direct.get(namespace);
       if (byName === undefined) direct.set(namespace, (byName = new Map()));
       if (this.#freeze) deepFreeze(obj);
@@ -182,11 +180,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
       let byName: Map<string, Entry<T>> | undefined;
       const nested = this.#nested;
       if (nested !== undefined) {
-        const meta = obj.metadata;
-        const metaName = meta?.name;
-        if (typeof metaName !== 'string' || metaName === '') keyFailure(obj);
-        name = metaName;
-        namespace = meta!.namespace || '';
+        name = nameOf(obj);
+        namespace = namespaceOf(obj);
         byName = nested.get(namespace);
         if (byName !== undefined) entry = byName.get(name);
       } else {
@@ -247,9 +242,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         this.deleteByKey(obj.key);
         return;
       }
-      const name = obj.metadata?.name;
-      if (typeof name !== 'string' || name === '') keyFailure(obj);
-      this.#deleteDirect(direct, obj.metadata!.namespace || '', name);
+      const name = nameOf(obj);
+      this.#deleteDirect(direct, namespaceOf(obj), name);
       return;
     }
     this.#writing = true;
@@ -304,9 +298,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     const nested = this.#nested;
     if (nested === undefined) return this.#flat!.get(this.#keyFunc(obj));
     if (obj instanceof DeletedFinalStateUnknown) return this.#findKey(obj.key);
-    const name = obj.metadata?.name;
-    if (typeof name !== 'string' || name === '') keyFailure(obj);
-    return nested.get(obj.metadata!.namespace || '')?.get(name);
+    const name = nameOf(obj);
+    return nested.get(namespaceOf(obj))?.get(name);
   }
 
   #findKey(key: string): Entry<T> | undefined {
@@ -337,9 +330,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
     const direct = this.#direct;
     if (direct === undefined) return this.#find(obj)?.obj;
     if (obj instanceof DeletedFinalStateUnknown) return this.getByKey(obj.key);
-    const name = obj.metadata?.name;
-    if (typeof name !== 'string' || name === '') keyFailure(obj);
-    return direct.get(obj.metadata!.namespace || '')?.get(name);
+    const name = nameOf(obj);
+    return direct.get(namespaceOf(obj))?.get(name);
   }
 
   getByKey(key: string): T | undefined {
@@ -369,8 +361,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
       const out = new Array<string>(this.#count);
       let i = 0;
       for (const [namespace, byName] of this.#direct) {
-        for (const name of byName.keys())
-          out[i++] = namespace === '' ? name : `${namespace}/${name}`;
+        for (const name of byName.keys()) out[i++] = joinKey(namespace, name);
       }
       return out;
     }
@@ -388,9 +379,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
       const direct = new Map<string, Map<string, T>>();
       let count = 0;
       for (const obj of items) {
-        const name = obj.metadata?.name;
-        if (typeof name !== 'string' || name === '') keyFailure(obj);
-        const namespace = obj.metadata!.namespace || '';
+        const name = nameOf(obj);
+        const namespace = namespaceOf(obj);
         let byName = direct.get(namespace);
         if (byName === undefined) direct.set(namespace, (byName = new Map()));
         const before = byName.size;
@@ -421,10 +411,8 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         let byName: Map<string, Entry<T>> | undefined;
         let dup: Entry<T> | undefined;
         if (nested !== undefined) {
-          const metaName = obj.metadata?.name;
-          if (typeof metaName !== 'string' || metaName === '') keyFailure(obj);
-          name = metaName;
-          namespace = obj.metadata!.namespace || '';
+          name = nameOf(obj);
+          namespace = namespaceOf(obj);
           byName = nested.get(namespace);
           if (byName === undefined) nested.set(namespace, (byName = new Map()));
           dup = byName.get(name);
@@ -479,23 +467,23 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
         throw new TypeError(`index function ${JSON.stringify(name)} is not a function`);
       }
     }
-    const added: IndexState<T>[] = [];
+    // With the default keys, namespace indexes are answered by the namespace maps (virtual).
     const defaultKeys = this.#flat === undefined;
+    const virtual = names.filter(
+      (name) => defaultKeys && describeIndexFunc(indexers[name])?.kind === 'namespace',
+    );
+    const added: IndexState<T>[] = names
+      .filter((name) => !virtual.includes(name))
+      .map((name) => ({
+        name,
+        fn: indexers[name],
+        single: singleValueReader(indexers[name]),
+        map: new Map(),
+      }));
     const register = (): void => {
-      for (const name of names) {
-        const fn = indexers[name];
-        this.#fns.set(name, fn);
-        if (defaultKeys && describeIndexFunc(fn)?.kind === 'namespace') {
-          this.#virtual.set(name, fn);
-        }
-      }
+      for (const name of names) this.#fns.set(name, indexers[name]);
+      for (const name of virtual) this.#virtual.set(name, indexers[name]);
     };
-    for (const name of names) {
-      const fn = indexers[name];
-      if (!defaultKeys || describeIndexFunc(fn)?.kind !== 'namespace') {
-        added.push({ name, fn, single: singleValueReader(fn), map: new Map() });
-      }
-    }
     if (added.length === 0) {
       register();
       return;
@@ -604,7 +592,7 @@ export class ThreadSafeIndexer<T extends KubeObject> implements Indexer<T> {
       if (direct !== undefined) {
         const objects = direct.get(value);
         if (objects === undefined) return [];
-        return Array.from(objects.keys(), (name) => (value === '' ? name : `${value}/${name}`));
+        return Array.from(objects.keys(), (name) => joinKey(value, name));
       }
       const byName = this.#nested!.get(value);
       return byName === undefined ? [] : Array.from(byName.values(), keyOf);
@@ -753,6 +741,23 @@ function scanObjects<T extends KubeObject>(
   for (const obj of objects.values()) if (selector.matches(obj.metadata?.labels)) out.push(obj);
 }
 
+/** The default key of an object in `namespace` named `name` (`name` alone when cluster-scoped). */
+function joinKey(namespace: string, name: string): string {
+  return namespace === '' ? name : `${namespace}/${name}`;
+}
+
+/** `metadata.name`; throws the KeyError `metaNamespaceKeyFunc` gives when it is missing or empty. */
+function nameOf(obj: KubeObject): string {
+  const name = obj.metadata?.name;
+  if (typeof name !== 'string' || name === '') keyFailure(obj);
+  return name;
+}
+
+/** `metadata.namespace`, `''` for a cluster-scoped object (call after {@link nameOf}). */
+function namespaceOf(obj: KubeObject): string {
+  return obj.metadata!.namespace || '';
+}
+
 /** Throws the KeyError `metaNamespaceKeyFunc` gives for an object without a usable name. */
 function keyFailure(obj: KubeObject): never {
   metaNamespaceKeyFunc(obj);
@@ -777,8 +782,7 @@ function singleValueReader<T extends KubeObject>(
 
 /** The entry's key; built on demand (not kept: a key string per object would cost memory). */
 function keyOf<T>(entry: Entry<T>): string {
-  if (entry.key !== undefined) return entry.key;
-  return entry.namespace === '' ? entry.name : `${entry.namespace}/${entry.name}`;
+  return entry.key ?? joinKey(entry.namespace, entry.name);
 }
 
 /** What an index holds for `obj`: a single value, or the function's values without repeats. */
